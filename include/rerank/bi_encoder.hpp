@@ -1,0 +1,44 @@
+// rerank/bi_encoder.hpp — embed texts like sentence-transformers' SentenceTransformer.encode.
+//
+//   auto model = rerank::Model::load("all-MiniLM-L6-v2");
+//   rerank::BiEncoder be(model, {.threads = 2});
+//   std::vector<std::vector<float>> e = be.encode({"first text", "second text"});
+//
+// Embeddings follow the model's modules.json: the transformer, Pooling (cls / mean / max / mean_sqrt_len /
+// weightedmean / lasttoken) and an optional Normalize. A model without modules.json gets CLS pooling.
+//
+// Thread safety: NOT thread-safe (per-thread scratch); create one per thread from a shared Model.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rerank/cross_encoder.hpp"
+
+namespace rerank {
+
+struct EncodeOptions {
+  size_t max_length = 0;  ///< tokens per text, special tokens included; 0 = the model's max_seq_length
+};
+
+class BiEncoder {
+ public:
+  explicit BiEncoder(std::shared_ptr<const Model> model, EngineOptions options = {});
+  ~BiEncoder();
+  BiEncoder(BiEncoder&&) noexcept;
+
+  /// One embedding per text; when `encodings` is given it receives the tokens that were embedded.
+  std::vector<std::vector<float>> encode(const std::vector<std::string>& texts, const EncodeOptions& options = {},
+                                         std::vector<Encoding>* encodings = nullptr);
+  /// Embeds already-tokenized texts.
+  std::vector<std::vector<float>> encode_encoded(const std::vector<Encoding>& encodings);
+  size_t dimension() const;
+  const Model& model() const { return *model_; }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<Session> session_;
+  size_t batch_size_;
+};
+
+}  // namespace rerank

@@ -1,0 +1,67 @@
+// rerank/model.hpp — an immutable, shareable BERT-family model loaded from a Hugging Face model directory.
+//
+//   std::shared_ptr<const rerank::Model> m = rerank::Model::load("path/to/ms-marco-MiniLM-L-6-v2");
+//   std::cout << m->info().num_layers << " layers, max length " << m->info().max_length << "\n";
+//
+// A directory holds what the Hub serves: config.json, model.safetensors (or shards + model.safetensors.index.json;
+// F32/F16/BF16), tokenizer.json (or vocab.txt + tokenizer_config.json), and for sentence-transformers bi-encoders
+// modules.json, 1_Pooling/config.json, sentence_bert_config.json and a Normalize module. Shapes come from
+// config.json and every tensor is checked against them.
+//
+// Thread safety: a Model is immutable after load; share one shared_ptr<const Model> between any number of
+// threads, each with its own CrossEncoder/BiEncoder (which hold the per-thread scratch).
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rerank/tokenizer.hpp"
+
+namespace rerank {
+
+/// What turns logits into CrossEncoder.predict's scores (sentence-transformers' `activation_fn`).
+enum class Activation { Identity, Sigmoid, Tanh, Softmax };
+
+/// The model's description, from config.json and the sentence-transformers files.
+struct ModelInfo {
+  std::filesystem::path directory;
+  std::string architecture;  ///< e.g. "BertForSequenceClassification", "BertModel"
+  std::string hidden_act;    ///< gelu | gelu_new | relu | ...
+  int hidden_size = 0, num_layers = 0, num_heads = 0, intermediate_size = 0;
+  int vocab_size = 0, max_position_embeddings = 0, type_vocab_size = 0;
+  float layer_norm_eps = 1e-12f;
+  bool has_classifier = false;  ///< pooler + classifier (a cross-encoder)
+  int num_labels = 0;           ///< classifier outputs (0 without a classifier)
+  Activation activation = Activation::Identity;
+  /// Default maximum tokens per input, special tokens included (sentence-transformers' rule: max_seq_length,
+  /// else tokenizer model_max_length capped by max_position_embeddings).
+  size_t max_length = 512;
+  /// sentence-transformers pooling modes in output order (cls, max, mean, mean_sqrt_len, weightedmean, lasttoken);
+  /// empty for a model without a Pooling module.
+  std::vector<std::string> pooling;
+  bool normalize = false;     ///< a Normalize module follows pooling
+  std::string weights_dtype;  ///< dtype of the checkpoint's weights (F32, F16, BF16)
+  int embedding_dim() const { return hidden_size * static_cast<int>(pooling.empty() ? 1 : pooling.size()); }
+};
+
+const char* activation_name(Activation a);
+
+class Model {
+ public:
+  /// Loads and validates a model directory. Throws ModelError naming the file and field at fault.
+  static std::shared_ptr<const Model> load(const std::filesystem::path& dir);
+
+  const ModelInfo& info() const;
+  const Tokenizer& tokenizer() const;
+
+  ~Model();
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rerank

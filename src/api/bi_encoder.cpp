@@ -1,0 +1,41 @@
+#include "rerank/bi_encoder.hpp"
+
+#include <algorithm>
+
+#include "api/model_impl.hpp"
+
+namespace rerank {
+
+BiEncoder::BiEncoder(std::shared_ptr<const Model> model, EngineOptions options)
+    : model_(std::move(model)), session_(std::make_unique<Session>(model_, options)),
+      batch_size_(std::max<size_t>(1, options.batch_size)) {}
+BiEncoder::~BiEncoder() = default;
+BiEncoder::BiEncoder(BiEncoder&&) noexcept = default;
+
+size_t BiEncoder::dimension() const { return static_cast<size_t>(model_->info().embedding_dim()); }
+
+std::vector<std::vector<float>> BiEncoder::encode(const std::vector<std::string>& texts, const EncodeOptions& options,
+                                                  std::vector<Encoding>* encodings) {
+  const size_t max_length = session_->resolve_max_length(options.max_length, false);
+  std::vector<std::string_view> a(texts.begin(), texts.end());
+  std::vector<Encoding> encs = session_->tokenize(a, nullptr, max_length);
+  auto out = encode_encoded(encs);
+  if (encodings) *encodings = std::move(encs);
+  return out;
+}
+
+std::vector<std::vector<float>> BiEncoder::encode_encoded(const std::vector<Encoding>& encodings) {
+  const size_t dim = dimension();
+  std::vector<std::vector<float>> out(encodings.size());
+  std::vector<float> buf;
+  for (size_t begin = 0; begin < encodings.size(); begin += batch_size_) {
+    const size_t end = std::min(encodings.size(), begin + batch_size_);
+    auto seqs = session_->encode(encodings, begin, end);
+    buf.resize(seqs.size() * dim);
+    model::bert_pool(model_->info(), seqs, session_->scratch(), buf.data());
+    for (size_t i = begin; i < end; ++i) out[i].assign(buf.begin() + (i - begin) * dim, buf.begin() + (i - begin + 1) * dim);
+  }
+  return out;
+}
+
+}  // namespace rerank

@@ -1,0 +1,229 @@
+#include "model/config.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/ops.hpp"
+#include "rerank/error.hpp"
+#include "util/files.hpp"
+
+namespace rerank {
+
+const char* activation_name(Activation a) {
+  switch (a) {
+    case Activation::Identity: return "Identity";
+    case Activation::Sigmoid: return "Sigmoid";
+    case Activation::Tanh: return "Tanh";
+    case Activation::Softmax: return "Softmax";
+  }
+  return "?";
+}
+
+namespace model {
+namespace {
+
+using nlohmann::json;
+
+int get_int(const json& j, const std::filesystem::path& file, const char* key, int fallback, bool required, int lo, int hi) {
+  if (!j.contains(key) || j[key].is_null()) {
+    if (required) throw ModelError(file.string() + ": missing required field '" + key + "'");
+    return fallback;
+  }
+  if (!j[key].is_number_integer()) throw ModelError(file.string() + ": field '" + key + "' must be an integer");
+  long long v = j[key].get<long long>();
+  if (v < lo || v > hi) {
+    throw ModelError(file.string() + ": field '" + key + "' = " + std::to_string(v) + " is out of range [" +
+                     std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return static_cast<int>(v);
+}
+
+Activation parse_activation(const std::string& s, const std::filesystem::path& file) {
+  auto ends = [&](const char* suffix) {
+    std::string x = suffix;
+    return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
+  };
+  if (ends("Identity")) return Activation::Identity;
+  if (ends("Sigmoid")) return Activation::Sigmoid;
+  if (ends("Tanh")) return Activation::Tanh;
+  if (ends("Softmax")) return Activation::Softmax;
+  throw ModelError(file.string() + ": unsupported activation function '" + s + "' (supported: Identity, Sigmoid, Tanh, Softmax)");
+}
+
+// sentence-transformers Pooling: new-style "pooling_mode" (string or list) or old-style pooling_mode_*_token(s) flags.
+std::vector<std::string> parse_pooling(const std::filesystem::path& file) {
+  json j = util::read_json(file);
+  if (!j.is_object()) throw ModelError(file.string() + ": expected a JSON object");
+  static const char* kOrder[] = {"cls", "max", "mean", "mean_sqrt_len", "weightedmean", "lasttoken"};
+  auto canonical = [&](std::string m) -> std::string {
+    std::transform(m.begin(), m.end(), m.begin(), ::tolower);
+    if (m == "cls" || m == "cls_token") return "cls";
+    if (m == "max" || m == "max_tokens") return "max";
+    if (m == "mean" || m == "mean_tokens") return "mean";
+    if (m == "mean_sqrt_len_tokens" || m == "mean_sqrt_len") return "mean_sqrt_len";
+    if (m == "weightedmean" || m == "weightedmean_tokens") return "weightedmean";
+    if (m == "lasttoken") return "lasttoken";
+    throw ModelError(file.string() + ": unsupported pooling mode '" + m + "'");
+  };
+  std::vector<std::string> modes;
+  if (j.contains("pooling_mode")) {
+    const json& pm = j["pooling_mode"];
+    if (pm.is_string()) {
+      modes.push_back(canonical(pm.get<std::string>()));
+    } else if (pm.is_array()) {
+      for (const auto& m : pm) {
+        if (!m.is_string()) throw ModelError(file.string() + ": 'pooling_mode' entries must be strings");
+        modes.push_back(canonical(m.get<std::string>()));
+      }
+    } else {
+      throw ModelError(file.string() + ": 'pooling_mode' must be a string or a list of strings");
+    }
+  } else {
+    static const std::pair<const char*, const char*> kFlags[] = {
+        {"pooling_mode_cls_token", "cls"},          {"pooling_mode_max_tokens", "max"},
+        {"pooling_mode_mean_tokens", "mean"},       {"pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len"},
+        {"pooling_mode_weightedmean_tokens", "weightedmean"}, {"pooling_mode_lasttoken", "lasttoken"}};
+    for (const auto& [key, mode] : kFlags) {
+      if (j.contains(key)) {
+        if (!j[key].is_boolean()) throw ModelError(file.string() + ": '" + key + "' must be true or false");
+        if (j[key].get<bool>()) modes.push_back(mode);
+      }
+    }
+  }
+  if (modes.empty()) throw ModelError(file.string() + ": no pooling mode is enabled");
+  // sentence-transformers concatenates in a fixed order, whatever order the config lists them in
+  std::vector<std::string> ordered;
+  for (const char* m : kOrder) {
+    if (std::find(modes.begin(), modes.end(), m) != modes.end()) ordered.push_back(m);
+  }
+  return ordered;
+}
+
+}  // namespace
+
+ModelInfo read_model_info(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) throw ModelError(dir.string() + ": model directory not found");
+  if (!std::filesystem::is_directory(dir, ec)) throw ModelError(dir.string() + ": not a directory");
+  const auto cfg_path = dir / "config.json";
+  json c = util::read_json(cfg_path);
+  if (!c.is_object()) throw ModelError(cfg_path.string() + ": expected a JSON object");
+
+  ModelInfo info;
+  info.directory = dir;
+  std::string model_type = c.value("model_type", std::string("bert"));
+  if (model_type != "bert") {
+    throw ModelError(cfg_path.string() + ": model_type '" + model_type + "' is not supported yet (supported: bert)");
+  }
+  if (c.contains("position_embedding_type") && c["position_embedding_type"].is_string() &&
+      c["position_embedding_type"].get<std::string>() != "absolute") {
+    throw ModelError(cfg_path.string() + ": position_embedding_type '" + c["position_embedding_type"].get<std::string>() +
+                     "' is not supported (supported: absolute)");
+  }
+  info.hidden_size = get_int(c, cfg_path, "hidden_size", 0, true, 1, 1 << 16);
+  info.num_layers = get_int(c, cfg_path, "num_hidden_layers", 0, true, 1, 1024);
+  info.num_heads = get_int(c, cfg_path, "num_attention_heads", 0, true, 1, 1024);
+  info.intermediate_size = get_int(c, cfg_path, "intermediate_size", 0, true, 1, 1 << 18);
+  info.vocab_size = get_int(c, cfg_path, "vocab_size", 0, true, 1, 1 << 24);
+  info.max_position_embeddings = get_int(c, cfg_path, "max_position_embeddings", 512, false, 2, 1 << 20);
+  info.type_vocab_size = get_int(c, cfg_path, "type_vocab_size", 2, false, 1, 1 << 16);
+  if (info.hidden_size % info.num_heads != 0) {
+    throw ModelError(cfg_path.string() + ": hidden_size " + std::to_string(info.hidden_size) +
+                     " is not a multiple of num_attention_heads " + std::to_string(info.num_heads));
+  }
+  if (c.contains("layer_norm_eps")) {
+    if (!c["layer_norm_eps"].is_number()) throw ModelError(cfg_path.string() + ": 'layer_norm_eps' must be a number");
+    info.layer_norm_eps = c["layer_norm_eps"].get<float>();
+    if (!(info.layer_norm_eps >= 0.0f) || !std::isfinite(info.layer_norm_eps)) throw ModelError(cfg_path.string() + ": 'layer_norm_eps' must be >= 0");
+  }
+  info.hidden_act = "gelu";
+  if (c.contains("hidden_act")) {
+    if (!c["hidden_act"].is_string()) throw ModelError(cfg_path.string() + ": 'hidden_act' must be a string");
+    info.hidden_act = c["hidden_act"].get<std::string>();
+  }
+  kernels::Act act;
+  if (!kernels::parse_act(info.hidden_act, &act)) {
+    throw ModelError(cfg_path.string() + ": hidden_act '" + info.hidden_act + "' is not supported (gelu, gelu_new, relu, tanh, silu)");
+  }
+
+  if (c.contains("architectures") && c["architectures"].is_array() && !c["architectures"].empty() &&
+      c["architectures"][0].is_string()) {
+    info.architecture = c["architectures"][0].get<std::string>();
+  } else {
+    info.architecture = "BertModel";
+  }
+  info.has_classifier = info.architecture.find("ForSequenceClassification") != std::string::npos;
+  if (info.has_classifier) {
+    if (c.contains("id2label") && c["id2label"].is_object() && !c["id2label"].empty()) {
+      info.num_labels = static_cast<int>(c["id2label"].size());
+    } else {
+      info.num_labels = get_int(c, cfg_path, "num_labels", 2, false, 1, 1 << 16);  // transformers' default: 2
+    }
+    // sentence-transformers: the saved activation_fn, else Sigmoid for one label, Identity otherwise
+    info.activation = info.num_labels == 1 ? Activation::Sigmoid : Activation::Identity;
+    if (c.contains("sentence_transformers") && c["sentence_transformers"].is_object() &&
+        c["sentence_transformers"].contains("activation_fn") && c["sentence_transformers"]["activation_fn"].is_string()) {
+      info.activation = parse_activation(c["sentence_transformers"]["activation_fn"].get<std::string>(), cfg_path);
+    } else if (c.contains("sbert_ce_default_activation_function") && c["sbert_ce_default_activation_function"].is_string()) {
+      info.activation = parse_activation(c["sbert_ce_default_activation_function"].get<std::string>(), cfg_path);
+    }
+  }
+
+  // sentence-transformers modules (bi-encoders)
+  const auto modules_path = dir / "modules.json";
+  if (std::filesystem::exists(modules_path, ec)) {
+    json mods = util::read_json(modules_path);
+    if (!mods.is_array()) throw ModelError(modules_path.string() + ": expected a JSON list of modules");
+    for (const auto& m : mods) {
+      if (!m.is_object() || !m.contains("type") || !m["type"].is_string()) {
+        throw ModelError(modules_path.string() + ": every module needs a string 'type'");
+      }
+      const std::string type = m["type"].get<std::string>();
+      const std::string path = m.contains("path") && m["path"].is_string() ? m["path"].get<std::string>() : "";
+      if (path.find("..") != std::string::npos || (!path.empty() && path[0] == '/')) {
+        throw ModelError(modules_path.string() + ": module path '" + path + "' leaves the model directory");
+      }
+      auto ends = [&](const std::string& suffix) {
+        return type.size() >= suffix.size() && type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0;
+      };
+      if (ends("Transformer")) continue;
+      if (ends("Pooling")) {
+        info.pooling = parse_pooling(dir / path / "config.json");
+      } else if (ends("Normalize")) {
+        info.normalize = true;
+      } else {
+        throw ModelError(modules_path.string() + ": module type '" + type + "' is not supported (Transformer, Pooling, Normalize)");
+      }
+    }
+  }
+
+  // default max length: sentence-transformers' max_seq_length, else the tokenizer's model_max_length, capped
+  size_t max_len = static_cast<size_t>(info.max_position_embeddings);
+  bool from_st = false;
+  const auto sbert_path = dir / "sentence_bert_config.json";
+  if (std::filesystem::exists(sbert_path, ec)) {
+    json s = util::read_json(sbert_path);
+    if (s.is_object() && s.contains("max_seq_length") && !s["max_seq_length"].is_null()) {
+      if (!s["max_seq_length"].is_number_integer() || s["max_seq_length"].get<long long>() < 1) {
+        throw ModelError(sbert_path.string() + ": 'max_seq_length' must be a positive integer");
+      }
+      max_len = static_cast<size_t>(s["max_seq_length"].get<long long>());
+      from_st = true;
+    }
+  }
+  const auto tc_path = dir / "tokenizer_config.json";
+  if (!from_st && std::filesystem::exists(tc_path, ec)) {
+    json t = util::read_json(tc_path);
+    if (t.is_object() && t.contains("model_max_length") && t["model_max_length"].is_number()) {
+      double v = t["model_max_length"].get<double>();
+      if (v >= 1 && v < static_cast<double>(max_len)) max_len = static_cast<size_t>(v);
+    }
+  }
+  // a max_seq_length beyond the position table would index past it: cap it, as the tokenizer path does
+  max_len = std::min(max_len, static_cast<size_t>(info.max_position_embeddings));
+  info.max_length = max_len;
+  return info;
+}
+
+}  // namespace model
+}  // namespace rerank

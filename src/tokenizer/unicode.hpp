@@ -1,0 +1,51 @@
+// unicode.hpp — internal: UTF-8 <-> code points and the character classes the BERT pipeline needs.
+//
+// The classes follow the Rust functions Hugging Face `tokenizers` uses (char::is_whitespace, the
+// unicode_categories crate, char::to_lowercase); categories come from utf8proc, so characters whose
+// category changed after the crate's Unicode tables may classify differently (see docs in tokenizer.cpp).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace rerank::tok {
+
+using U32 = std::u32string;
+
+/// Decodes UTF-8, replacing each maximal invalid subsequence with U+FFFD (as Rust's from_utf8_lossy).
+void decode_utf8(std::string_view in, U32& out);
+/// Appends the UTF-8 encoding of `cp` to `out`.
+void append_utf8(char32_t cp, std::string& out);
+/// Encodes a code point range as UTF-8 (replacing `out`).
+void encode_utf8(const char32_t* begin, const char32_t* end, std::string& out);
+inline std::string to_utf8(const U32& s) {
+  std::string out;
+  encode_utf8(s.data(), s.data() + s.size(), out);
+  return out;
+}
+
+/// Rust char::is_whitespace (Unicode White_Space).
+bool is_whitespace(char32_t c);
+/// The BERT normalizer's "control": categories Cc, Cf, Co, Cs, except \t \n \r.
+bool is_bert_control(char32_t c);
+/// ASCII punctuation or a Unicode P* category.
+bool is_bert_punctuation(char32_t c);
+/// CJK ideograph ranges of the BERT normalizer (as in tokenizers' normalizers/bert.rs).
+bool is_chinese_char(char32_t c);
+/// Category Mn.
+bool is_nonspacing_mark(char32_t c);
+/// Categories Mn, Mc, Me.
+bool is_mark(char32_t c);
+/// Letter, number or '_' (word characters for added tokens' single_word).
+bool is_word_char(char32_t c);
+
+/// Single-char lowercase (correct for every c except U+0130).
+char32_t lower_simple(char32_t c);
+/// Appends Rust char::to_lowercase(c) (full mapping: U+0130 -> "i\u0307").
+void append_lowercase(char32_t c, U32& out);
+
+enum class NormForm { NFD, NFC, NFKD, NFKC };
+/// Applies a Unicode normalization form to `s` in place.
+void normalize_form(U32& s, NormForm form);
+
+}  // namespace rerank::tok

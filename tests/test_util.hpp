@@ -1,0 +1,54 @@
+// Helpers shared by the tests: data paths, JSON-lines reading, running the CLI.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+#include <vector>
+
+namespace rerank::test {
+
+inline std::filesystem::path data(const std::string& rel) { return std::filesystem::path(RERANK_TEST_DATA) / rel; }
+
+inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& p) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(p);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
+struct RunResult {
+  int status = -1;  // exit code, or 128 + signal
+  std::string out, err;
+};
+
+/// Runs the rerank CLI with `args` (shell words, already quoted), feeding `input` on stdin.
+inline RunResult run_cli(const std::string& args, const std::string& input) {
+  namespace fs = std::filesystem;
+  static int counter = 0;
+  fs::path dir = fs::temp_directory_path() / ("rerank-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  fs::create_directories(dir);
+  { std::ofstream(dir / "in") << input; }
+  std::string cmd = std::string(RERANK_CLI) + " " + args + " < " + (dir / "in").string() + " > " + (dir / "out").string() +
+                    " 2> " + (dir / "err").string();
+  int rc = std::system(cmd.c_str());
+  RunResult r;
+  if (WIFEXITED(rc)) r.status = WEXITSTATUS(rc);
+  else if (WIFSIGNALED(rc)) r.status = 128 + WTERMSIG(rc);
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  r.out = slurp(dir / "out");
+  r.err = slurp(dir / "err");
+  fs::remove_all(dir);
+  return r;
+}
+
+}  // namespace rerank::test

@@ -1,0 +1,58 @@
+// Shared pieces of the `rerank` command-line front end. The CLI stays thin: it parses flags, reads and writes
+// JSON lines, and calls the library.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rerank/rerank.hpp"
+
+namespace rerank::cli {
+
+/// Flags every model-running command shares.
+struct EngineFlags {
+  std::string model;
+  size_t max_length = 0;
+  size_t batch_size = 32;
+  size_t threads = 0;
+  void add(CLI::App* cmd, bool with_batch = true);
+  EngineOptions engine() const { return EngineOptions{threads, batch_size, nullptr}; }
+};
+
+/// Reads JSON-lines input. Calls `on_batch` with up to `chunk` parsed objects at a time (blank lines skipped).
+/// Throws InputError("<source> line N: ...") for a line that is not a JSON object.
+void read_json_lines(std::istream& in, const std::string& source, size_t chunk,
+                     const std::function<void(std::vector<nlohmann::json>&, size_t first_line)>& on_batch);
+
+/// A required string field of a JSON-lines object, with a message naming the line and field.
+std::string field(const nlohmann::json& j, const char* key, const std::string& source, size_t line);
+
+/// A progress line on stderr, only when stderr is a terminal: "<label>: N done, R/s".
+class Progress {
+ public:
+  explicit Progress(std::string label);
+  void add(size_t n);
+  void finish();
+ private:
+  std::string label_;
+  bool tty_;
+  size_t done_ = 0;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+/// Writes one JSON value as a line to stdout.
+void emit(const nlohmann::ordered_json& j);
+
+void register_predict(CLI::App& app);
+void register_embed(CLI::App& app);
+void register_rank(CLI::App& app);
+void register_tokenize(CLI::App& app);
+
+}  // namespace rerank::cli
