@@ -22,6 +22,7 @@
 
 #include "rerank/error.hpp"
 #include "rerank/tokenizer.hpp"
+#include "tokenizer/template.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -261,6 +262,37 @@ TEST_F(TokenizerTest, LongestFirstRule) {
   EXPECT_EQ(lens("a b c", "d e f", 6), std::make_pair(1ul, 2ul));       // tie: odd token to B
 }
 
+TEST_F(TokenizerTest, EarlyStopMatchesFullTruncation) {
+  // encode/encode_pair stop tokenizing once the result is decided; compare with truncating full encodings.
+  const Tokenizer& t = *tok_;
+  std::vector<std::string> texts = {"", "one", "two words", "a b c d e f g h i j k l m n o p q r s t u v w x y z"};
+  std::string longer;
+  for (int i = 0; i < 40; ++i) longer += "tokenization of longer words w" + std::to_string(i) + ", ";
+  texts.push_back(longer);
+  texts.push_back(longer.substr(0, longer.size() / 2));
+  for (const auto& a : texts) {
+    for (const auto& b : texts) {
+      for (size_t ml = 3; ml < 140; ml += 1) {
+        auto ia = t.encode(a, 0).ids, ib = t.encode(b, 0).ids;
+        std::vector<int32_t> ca(ia.begin() + 1, ia.end() - 1), cb(ib.begin() + 1, ib.end() - 1);
+        rerank::tok::truncate_longest_first(ca, &cb, ml - 3);
+        std::vector<int32_t> want = {101};
+        want.insert(want.end(), ca.begin(), ca.end());
+        want.push_back(102);
+        want.insert(want.end(), cb.begin(), cb.end());
+        want.push_back(102);
+        ASSERT_EQ(t.encode_pair(a, b, ml).ids, want) << a << " | " << b << " | " << ml;
+        std::vector<int32_t> single(ia.begin(), ia.end());
+        if (single.size() > ml) {
+          single.resize(ml - 1);
+          single.push_back(102);
+        }
+        ASSERT_EQ(t.encode(a, ml).ids, single) << a << " | " << ml;
+      }
+    }
+  }
+}
+
 TEST_F(TokenizerTest, ConcurrentUse) {
   const Tokenizer& t = *tok_;
   const std::string doc = "The quick brown fox jumps over the lazy dog. Café naïve 北京 🍕 [SEP] end.";
@@ -394,7 +426,13 @@ TEST_F(TokenizerTest, Speed) {
   for (int i = 0; i < iters; ++i) sink += t.encode_pair("what is the latency of cross-encoders?", text, 512).ids.size();
   auto t1 = std::chrono::steady_clock::now();
   const double us = std::chrono::duration<double, std::micro>(t1 - t0).count() / iters;
-  std::printf("encode_pair of a %zu-byte, ~300-word abstract: %.1f us (%zu tokens)\n", text.size(), us,
+  std::printf("encode_pair(query, %zu-byte ~300-word abstract, 512): %.1f us (%zu tokens)\n", text.size(), us,
               sink / iters);
   EXPECT_GT(sink, 0u);
+  sink = 0;
+  t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < iters; ++i) sink += t.encode(text, 0).ids.size();
+  t1 = std::chrono::steady_clock::now();
+  const double us_full = std::chrono::duration<double, std::micro>(t1 - t0).count() / iters;
+  std::printf("encode(same abstract, no truncation): %.1f us (%zu tokens)\n", us_full, sink / iters);
 }

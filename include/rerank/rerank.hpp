@@ -4,5 +4,6 @@
 #include "rerank/cross_encoder.hpp"
 #include "rerank/error.hpp"
 #include "rerank/model.hpp"
+#include "rerank/system.hpp"
 #include "rerank/thread_pool.hpp"
 #include "rerank/tokenizer.hpp"

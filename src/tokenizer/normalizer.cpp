@@ -67,6 +67,24 @@ void lowercase(U32& s, U32& tmp) {
   s.swap(tmp);
 }
 
+// The BertNormalizer on ASCII text: only clean_text and lowercase can change anything, done in one pass.
+// Returns false (leaving `s` unchanged) when `s` has non-ASCII characters.
+bool bert_ascii_fast_path(const NormStep& st, U32& s) {
+  for (char32_t c : s)
+    if (c >= 0x80) return false;
+  size_t w = 0;
+  for (char32_t c : s) {
+    if (st.clean_text) {
+      if (is_bert_control(c) || c == 0) continue;
+      if (is_whitespace(c)) c = U' ';
+    }
+    if (st.lowercase && c >= 'A' && c <= 'Z') c += 32;
+    s[w++] = c;
+  }
+  s.resize(w);
+  return true;
+}
+
 }  // namespace
 
 Normalizer Normalizer::bert(bool clean, bool chinese, bool strip, bool lower) {
@@ -120,6 +138,7 @@ void Normalizer::apply(U32& s, U32& tmp) const {
   for (const NormStep& st : steps_) {
     switch (st.kind) {
       case NormStep::Kind::Bert:
+        if (bert_ascii_fast_path(st, s)) break;
         if (st.clean_text) clean_text(s);
         if (st.handle_chinese_chars) pad_chinese_chars(s, tmp);
         if (st.strip_accents) {

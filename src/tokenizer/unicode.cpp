@@ -16,11 +16,15 @@ inline int category(char32_t c) { return utf8proc_category(static_cast<utf8proc_
 }  // namespace
 
 void decode_utf8(std::string_view in, U32& out) {
-  out.clear();
-  out.reserve(in.size());
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const size_t n = in.size();
+  // ASCII prefix without per-character capacity checks.
   size_t i = 0;
+  while (i < n && p[i] < 0x80) ++i;
+  out.resize(i);
+  for (size_t k = 0; k < i; ++k) out[k] = p[k];
+  if (i == n) return;
+  out.reserve(n);
   while (i < n) {
     const unsigned char b0 = p[i];
     if (b0 < 0x80) {
@@ -92,8 +96,9 @@ void encode_utf8(const char32_t* begin, const char32_t* end, std::string& out) {
   for (const char32_t* p = begin; p != end; ++p) append_utf8(*p, out);
 }
 
-bool is_whitespace(char32_t c) {
-  if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D);
+namespace detail {
+
+bool is_whitespace_slow(char32_t c) {
   switch (c) {
     case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
       return true;
@@ -102,8 +107,7 @@ bool is_whitespace(char32_t c) {
   }
 }
 
-bool is_bert_control(char32_t c) {
-  if (c < 0x80) return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F;
+bool is_bert_control_slow(char32_t c) {
   // tokenizers' `is_other` (unicode_categories crate) covers Cc, Cf, Co and Cs; its unassigned (Cn) table is
   // empty, so unassigned code points are kept (checked against tokenizers 0.23).
   const int cat = category(c);
@@ -111,12 +115,12 @@ bool is_bert_control(char32_t c) {
          cat == UTF8PROC_CATEGORY_CS;
 }
 
-bool is_bert_punctuation(char32_t c) {
-  if (c < 0x80) return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
-                       (c >= 0x7B && c <= 0x7E);
+bool is_bert_punctuation_slow(char32_t c) {
   const int cat = category(c);
   return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO;
 }
+
+}  // namespace detail
 
 bool is_chinese_char(char32_t c) {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||

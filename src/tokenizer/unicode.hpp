@@ -24,12 +24,42 @@ inline std::string to_utf8(const U32& s) {
   return out;
 }
 
+namespace detail {
+enum : uint8_t { kWs = 1, kPunct = 2, kCtrl = 4 };
+// Classes of the ASCII characters: whitespace (\t..\r, ' '), punctuation (!../, :..@, [..`, {..~), control
+// (C0 except \t \n \r, and DEL).
+inline constexpr struct AsciiTable {
+  uint8_t v[128] = {};
+  constexpr AsciiTable() {
+    for (int c = 0; c < 0x20; ++c) v[c] = kCtrl;
+    v[0x7F] = kCtrl;
+    for (int c = 0x09; c <= 0x0D; ++c) v[c] = kWs;
+    v[0x0B] |= kCtrl;
+    v[0x0C] |= kCtrl;
+    v[0x20] = kWs;
+    for (int c = 0x21; c <= 0x2F; ++c) v[c] = kPunct;
+    for (int c = 0x3A; c <= 0x40; ++c) v[c] = kPunct;
+    for (int c = 0x5B; c <= 0x60; ++c) v[c] = kPunct;
+    for (int c = 0x7B; c <= 0x7E; ++c) v[c] = kPunct;
+  }
+} kAscii{};
+bool is_whitespace_slow(char32_t c);
+bool is_bert_control_slow(char32_t c);
+bool is_bert_punctuation_slow(char32_t c);
+}  // namespace detail
+
 /// Rust char::is_whitespace (Unicode White_Space).
-bool is_whitespace(char32_t c);
+inline bool is_whitespace(char32_t c) {
+  return c < 128 ? (detail::kAscii.v[c] & detail::kWs) != 0 : detail::is_whitespace_slow(c);
+}
 /// The BERT normalizer's "control": categories Cc, Cf, Co, Cs, except \t \n \r.
-bool is_bert_control(char32_t c);
+inline bool is_bert_control(char32_t c) {
+  return c < 128 ? (detail::kAscii.v[c] & detail::kCtrl) != 0 : detail::is_bert_control_slow(c);
+}
 /// ASCII punctuation or a Unicode P* category.
-bool is_bert_punctuation(char32_t c);
+inline bool is_bert_punctuation(char32_t c) {
+  return c < 128 ? (detail::kAscii.v[c] & detail::kPunct) != 0 : detail::is_bert_punctuation_slow(c);
+}
 /// CJK ideograph ranges of the BERT normalizer (as in tokenizers' normalizers/bert.rs).
 bool is_chinese_char(char32_t c);
 /// Category Mn.

@@ -54,5 +54,6 @@ void register_predict(CLI::App& app);
 void register_embed(CLI::App& app);
 void register_rank(CLI::App& app);
 void register_tokenize(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace rerank::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   rerank::cli::register_embed(app);
   rerank::cli::register_rank(app);
   rerank::cli::register_tokenize(app);
+  rerank::cli::register_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

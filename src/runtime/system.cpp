@@ -1,0 +1,30 @@
+#include "rerank/system.hpp"
+
+#include <cblas.h>
+
+namespace rerank {
+
+std::string cpu_features() {
+  std::string s;
+  auto add = [&](bool on, const char* name) {
+    if (on) s += (s.empty() ? "" : " ") + std::string(name);
+  };
+  __builtin_cpu_init();
+  add(__builtin_cpu_supports("avx2"), "avx2");
+  add(__builtin_cpu_supports("fma"), "fma");
+  add(__builtin_cpu_supports("avx512f"), "avx512f");
+  add(__builtin_cpu_supports("avx512bw"), "avx512bw");
+  add(__builtin_cpu_supports("avx512vnni"), "avx512_vnni");
+  add(__builtin_cpu_supports("avx512bf16"), "avx512_bf16");
+  add(__builtin_cpu_supports("amx-tile"), "amx_tile");
+  add(__builtin_cpu_supports("amx-bf16"), "amx_bf16");
+  add(__builtin_cpu_supports("amx-int8"), "amx_int8");
+  return s.empty() ? "baseline x86-64" : s;
+}
+
+std::string kernel_description() {
+  std::string core = openblas_get_corename();
+  return "fp32: openblas sgemm (" + core + "), packed variable-length attention";
+}
+
+}  // namespace rerank

@@ -1,0 +1,73 @@
+// rerank bench: score a reranking workload the way CrossEncoder.predict does and report the speed.
+#include <fstream>
+
+#include "cli.hpp"
+#include "rerank/system.hpp"
+
+namespace rerank::cli {
+
+void register_bench(CLI::App& app) {
+  auto flags = std::make_shared<EngineFlags>();
+  auto workload = std::make_shared<std::string>();
+  auto repeat = std::make_shared<size_t>(3);
+  auto precision = std::make_shared<std::string>("fp32");
+  CLI::App* cmd = app.add_subcommand("bench", "Measure cross-encoder speed on a workload (for peer-bench)");
+  cmd->footer(
+      "Workload: JSON lines {\"query\": ..., \"documents\": [...]} (as shared/tools/peer-bench/workload.py writes).\n"
+      "Every (query, document) pair is scored; each repeat times tokenization + scoring of all pairs (model load\n"
+      "excluded). The last line printed is one JSON object: system, pairs, tokens, seconds (best repeat),\n"
+      "pairs_per_second, tokens_per_second, threads, batch_size, max_length, precision, cpu, kernels.\n\n"
+      "Example:\n"
+      "  rerank bench -m MODEL_DIR --workload wl.jsonl --threads 2 --batch-size 32 --max-length 512 --repeat 3");
+  flags->add(cmd);
+  cmd->add_option("--workload", *workload, "Workload file (JSON lines with query and documents)")->required();
+  cmd->add_option("--repeat", *repeat, "Timed repeats; the best is reported")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--precision", *precision, "Arithmetic: fp32 (exact)")->capture_default_str()->check(CLI::IsMember({"fp32"}));
+  cmd->callback([=] {
+    std::ifstream in(*workload);
+    if (!in) throw InputError(*workload + ": cannot open workload file");
+    std::vector<std::pair<std::string, std::string>> pairs;
+    read_json_lines(in, *workload, 1, [&](std::vector<nlohmann::json>& batch, size_t line) {
+      const auto& j = batch[0];
+      std::string q = field(j, "query", *workload, line);
+      auto it = j.find("documents");
+      if (it == j.end() || !it->is_array()) throw InputError(*workload + " line " + std::to_string(line) + ": \"documents\" must be a list");
+      for (const auto& d : *it) {
+        if (!d.is_string()) throw InputError(*workload + " line " + std::to_string(line) + ": documents must be strings");
+        pairs.emplace_back(q, d.get<std::string>());
+      }
+    });
+    if (pairs.empty()) throw InputError(*workload + ": no (query, document) pairs");
+    auto model = Model::load(flags->model);
+    CrossEncoder ce(model, flags->engine());
+    PredictOptions opts{flags->max_length};
+    double best = 1e300;
+    size_t tokens = 0;
+    for (size_t r = 0; r < *repeat; ++r) {
+      auto t0 = std::chrono::steady_clock::now();
+      auto preds = ce.predict(pairs, opts);
+      double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      best = std::min(best, s);
+      tokens = 0;
+      for (const auto& p : preds) tokens += p.encoding.ids.size();
+      std::fprintf(stderr, "repeat %zu: %.3f s, %.1f pairs/s\n", r + 1, s, pairs.size() / s);
+    }
+    const size_t threads = flags->threads ? flags->threads : std::max(1u, std::thread::hardware_concurrency());
+    nlohmann::ordered_json o;
+    o["system"] = "rerank " + *precision;
+    o["pairs"] = pairs.size();
+    o["tokens"] = tokens;
+    o["seconds"] = best;
+    o["pairs_per_second"] = pairs.size() / best;
+    o["tokens_per_second"] = tokens / best;
+    o["threads"] = threads;
+    o["batch_size"] = flags->batch_size;
+    o["max_length"] = flags->max_length ? flags->max_length : model->info().max_length;
+    o["precision"] = *precision;
+    o["cpu"] = cpu_features();
+    o["kernels"] = kernel_description();
+    emit(o);
+  });
+}
+
+}  // namespace rerank::cli
