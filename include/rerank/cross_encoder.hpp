@@ -26,6 +26,7 @@ struct EngineOptions {
   size_t threads = 0;                 ///< pool size when `pool` is null; 0 = all cores
   size_t batch_size = 32;             ///< inputs per forward pass
   std::shared_ptr<ThreadPool> pool;   ///< run on this pool instead of creating one
+  Precision precision = Precision::FP32;  ///< FP32 (exact), BF16 or INT8 matrix products
 };
 
 struct PredictOptions {

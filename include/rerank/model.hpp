@@ -47,6 +47,14 @@ struct ModelInfo {
 
 const char* activation_name(Activation a);
 
+/// Arithmetic of the encoder's matrix products. FP32 is exact (the reference); BF16 rounds weights and
+/// activations to bfloat16 with fp32 accumulation (AMX / AVX512-BF16 through oneDNN); INT8 quantises weights per
+/// output channel and activations per token, symmetrically. Attention, LayerNorm and activations stay fp32.
+enum class Precision { FP32, BF16, INT8 };
+const char* precision_name(Precision p);
+/// "fp32" | "bf16" | "int8" (case-insensitive). Throws InputError otherwise.
+Precision parse_precision(const std::string& name);
+
 class Model {
  public:
   /// Loads and validates a model directory. Throws ModelError naming the file and field at fault.

@@ -17,7 +17,7 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir) {
   ModelInfo info = model::read_model_info(dir);
   Tokenizer tok = Tokenizer::from_directory(dir);
   model::TensorStore store = model::TensorStore::open_directory(dir);
-  auto impl = std::unique_ptr<Impl>(new Impl{std::move(info), std::move(tok), std::move(store), {}});
+  auto impl = std::unique_ptr<Impl>(new Impl{std::move(info), std::move(tok), std::move(store), {}, {}, {}});
   impl->weights = model::load_bert_weights(impl->store, impl->info);
   std::string dtype;
   for (const auto& [name, t] : impl->store.all()) {
@@ -30,7 +30,17 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir) {
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 
-Session::Session(std::shared_ptr<const Model> model, const EngineOptions& options) : model_(std::move(model)) {
+const model::PackedBert* Model::Impl::packed(Precision p) const {
+  if (p == Precision::FP32) return nullptr;
+  std::lock_guard<std::mutex> lock(pack_mu_);
+  auto& slot = packed_[static_cast<int>(p)];
+  if (!slot) slot = model::pack_bert(weights, p);
+  return slot.get();
+}
+
+Session::Session(std::shared_ptr<const Model> model, const EngineOptions& options)
+    : model_(std::move(model)), precision_(options.precision) {
+  packed_ = model_->impl().packed(precision_);
   // The engine parallelises across its own pool; each BLAS call runs single-threaded inside one worker.
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(1); });
@@ -71,7 +81,7 @@ std::vector<model::Sequence> Session::encode(const std::vector<Encoding>& encodi
   for (size_t i = begin; i < end; ++i) {
     seqs.push_back({encodings[i].ids.data(), encodings[i].type_ids.data(), encodings[i].ids.size()});
   }
-  model::bert_encode(model_->info(), model_->impl().weights, seqs, scratch_, *pool_);
+  model::bert_encode(model_->info(), model_->impl().weights, packed_, seqs, scratch_, *pool_);
   return seqs;
 }
 

@@ -1,6 +1,7 @@
 // Internals of rerank::Model and the per-thread Session shared by CrossEncoder and BiEncoder.
 #pragma once
 #include <memory>
+#include <mutex>
 
 #include "model/bert.hpp"
 #include "model/safetensors.hpp"
@@ -14,6 +15,11 @@ struct Model::Impl {
   Tokenizer tokenizer;
   model::TensorStore store;  // owns the mappings the weights point into
   model::BertWeights weights;
+  /// The linear layers packed for `p` (built on first use, then shared; null for FP32). Thread-safe.
+  const model::PackedBert* packed(Precision p) const;
+
+  mutable std::mutex pack_mu_;
+  mutable std::unique_ptr<model::PackedBert> packed_[3];
 };
 
 /// Per-thread state: the thread pool and the scratch buffers of the forward pass.
@@ -34,6 +40,8 @@ class Session {
   std::shared_ptr<const Model> model_;
   std::shared_ptr<ThreadPool> pool_;
   model::BertScratch scratch_;
+  Precision precision_;
+  const model::PackedBert* packed_ = nullptr;
 };
 
 }  // namespace rerank

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/convert.hpp"
 #include "kernels/ops.hpp"
+#include "kernels/simd.hpp"
 #include "rerank/error.hpp"
 
 namespace rerank::model {
@@ -85,14 +87,32 @@ class Loader {
   BertWeights& w_;
 };
 
-// y[rows] = x[rows] W^T, then a per-row epilogue; rows split across the pool, one single-threaded sgemm each.
+// y[rows] = x[rows] W^T, then a per-row epilogue (bias, activation, residual + LayerNorm); rows split across the
+// pool, one single-threaded GEMM each: OpenBLAS sgemm in fp32, oneDNN on rows converted to bf16 / int8 otherwise.
 template <class Epilogue>
-void linear_rows(const float* x, size_t rows, const Linear& l, float* y, ThreadPool& pool, Epilogue epilogue) {
+void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::PackedLinear* packed, float* y,
+                 BertScratch& s, ThreadPool& pool, Epilogue epilogue) {
   pool.parallel_for(
       rows,
-      [&](size_t b, size_t e, size_t) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(e - b), l.out, l.in, 1.0f, x + b * l.in, l.in,
-                    l.w, l.in, 0.0f, y + b * l.out, l.out);
+      [&](size_t b, size_t e, size_t worker) {
+        const size_t m = e - b, k = static_cast<size_t>(l.in);
+        if (!packed) {
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), l.out, l.in, 1.0f, x + b * k, l.in, l.w,
+                      l.in, 0.0f, y + b * l.out, l.out);
+        } else if (packed->precision() == Precision::BF16) {
+          auto& buf = s.lowp[worker];
+          buf.resize(m * k * 2);
+          auto* x16 = reinterpret_cast<uint16_t*>(buf.data());
+          for (size_t r = 0; r < m; ++r) kernels::f32_to_bf16(x + (b + r) * k, x16 + r * k, k);
+          s.matmuls[worker].run(*packed, x16, m, y + b * l.out);
+        } else {
+          auto& buf = s.lowp[worker];
+          auto& scale = s.row_scale[worker];
+          buf.resize(m * k);
+          scale.resize(m);
+          for (size_t r = 0; r < m; ++r) scale[r] = kernels::quantize_row_s8(x + (b + r) * k, reinterpret_cast<int8_t*>(buf.data()) + r * k, k);
+          s.matmuls[worker].run(*packed, buf.data(), m, y + b * l.out, scale.data());
+        }
         for (size_t r = b; r < e; ++r) epilogue(r);
       },
       16);
@@ -135,8 +155,22 @@ BertWeights load_bert_weights(const TensorStore& store, const ModelInfo& info) {
   return w;
 }
 
-void bert_encode(const ModelInfo& info, const BertWeights& w, const std::vector<Sequence>& seqs, BertScratch& s,
-                 ThreadPool& pool) {
+std::unique_ptr<PackedBert> pack_bert(const BertWeights& w, Precision p) {
+  auto pb = std::make_unique<PackedBert>();
+  for (const BertLayer& L : w.layers) {
+    PackedBert::Layer pl;
+    auto pack = [&](const Linear& l) { return std::make_unique<kernels::PackedLinear>(l.w, l.out, l.in, p); };
+    pl.qkv = pack(L.qkv);
+    pl.attn_out = pack(L.attn_out);
+    pl.inter = pack(L.inter);
+    pl.out = pack(L.out);
+    pb->layers.push_back(std::move(pl));
+  }
+  return pb;
+}
+
+void bert_encode(const ModelInfo& info, const BertWeights& w, const PackedBert* packed, const std::vector<Sequence>& seqs,
+                 BertScratch& s, ThreadPool& pool) {
   const size_t H = static_cast<size_t>(info.hidden_size), I = static_cast<size_t>(info.intermediate_size);
   const size_t nh = static_cast<size_t>(info.num_heads), dh = H / nh;
   s.offsets.assign(seqs.size() + 1, 0);
@@ -168,6 +202,9 @@ void bert_encode(const ModelInfo& info, const BertWeights& w, const std::vector<
   s.tmp.resize(T * H);
   s.inter.resize(T * I);
   s.scores.resize(pool.size());
+  s.lowp.resize(pool.size());
+  s.row_scale.resize(pool.size());
+  while (s.matmuls.size() < pool.size()) s.matmuls.emplace_back();
   for (auto& sc : s.scores) sc.resize(max_len * max_len);
   const float eps = info.layer_norm_eps;
   kernels::Act act = kernels::Act::Gelu;
@@ -182,16 +219,18 @@ void bert_encode(const ModelInfo& info, const BertWeights& w, const std::vector<
         const float* pe = w.pos + t * H;
         const float* te = w.type + static_cast<size_t>(seqs[i].type_ids[t]) * H;
         for (size_t k = 0; k < H; ++k) x[k] = we[k] + pe[k] + te[k];
-        kernels::residual_layernorm_row(x, nullptr, nullptr, w.emb_ln.gamma, w.emb_ln.beta, H, eps);
+        kernels::simd::residual_layernorm_row(x, nullptr, nullptr, w.emb_ln.gamma, w.emb_ln.beta, H, eps);
       }
     }
   });
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
-  for (const BertLayer& L : w.layers) {
+  for (size_t li = 0; li < w.layers.size(); ++li) {
+    const BertLayer& L = w.layers[li];
+    const PackedBert::Layer* P = packed ? &packed->layers[li] : nullptr;
     // fused QKV projection
-    linear_rows(s.x.data(), T, L.qkv, s.qkv.data(), pool,
-                [&](size_t r) { kernels::bias_act_row(&s.qkv[r * 3 * H], L.qkv.b, 3 * H, kernels::Act::None); });
+    linear_rows(s.x.data(), T, L.qkv, P ? P->qkv.get() : nullptr, s.qkv.data(), s, pool,
+                [&](size_t r) { kernels::simd::bias_act_row(&s.qkv[r * 3 * H], L.qkv.b, 3 * H, kernels::Act::None); });
     // attention per (sequence, head): softmax(Q K^T / sqrt(d)) V, no padding so no mask
     pool.parallel_for(seqs.size() * nh, [&](size_t b, size_t e, size_t worker) {
       float* S = s.scores[worker].data();
@@ -202,20 +241,20 @@ void bert_encode(const ModelInfo& info, const BertWeights& w, const std::vector<
         const float* v = q + 2 * H;
         const int n = static_cast<int>(len), d = static_cast<int>(dh), ld = static_cast<int>(3 * H);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1.0f, q, ld, k, ld, 0.0f, S, n);
-        for (size_t r = 0; r < len; ++r) kernels::softmax_row(S + r * len, len, scale);
+        for (size_t r = 0; r < len; ++r) kernels::simd::softmax_row(S + r * len, len, scale);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, S, n, v, ld, 0.0f, &s.ctx[off * H + head * dh],
                     static_cast<int>(H));
       }
     });
     // output projection + residual + LayerNorm
-    linear_rows(s.ctx.data(), T, L.attn_out, s.tmp.data(), pool, [&](size_t r) {
-      kernels::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.attn_out.b, L.ln1.gamma, L.ln1.beta, H, eps);
+    linear_rows(s.ctx.data(), T, L.attn_out, P ? P->attn_out.get() : nullptr, s.tmp.data(), s, pool, [&](size_t r) {
+      kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.attn_out.b, L.ln1.gamma, L.ln1.beta, H, eps);
     });
     // feed-forward
-    linear_rows(s.x.data(), T, L.inter, s.inter.data(), pool,
-                [&](size_t r) { kernels::bias_act_row(&s.inter[r * I], L.inter.b, I, act); });
-    linear_rows(s.inter.data(), T, L.out, s.tmp.data(), pool, [&](size_t r) {
-      kernels::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.out.b, L.ln2.gamma, L.ln2.beta, H, eps);
+    linear_rows(s.x.data(), T, L.inter, P ? P->inter.get() : nullptr, s.inter.data(), s, pool,
+                [&](size_t r) { kernels::simd::bias_act_row(&s.inter[r * I], L.inter.b, I, act); });
+    linear_rows(s.inter.data(), T, L.out, P ? P->out.get() : nullptr, s.tmp.data(), s, pool, [&](size_t r) {
+      kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.out.b, L.ln2.gamma, L.ln2.beta, H, eps);
     });
   }
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/matmul_dnnl.hpp"
 #include "model/safetensors.hpp"
 #include "rerank/model.hpp"
 #include "rerank/thread_pool.hpp"
@@ -37,6 +38,15 @@ struct BertWeights {
   std::vector<std::vector<float>> owned;  // converted or fused tensors; the rest point into the mapping
 };
 
+/// The encoder's linear layers packed for a reduced precision (oneDNN layout), built once per Model and precision.
+struct PackedBert {
+  struct Layer {
+    std::unique_ptr<kernels::PackedLinear> qkv, attn_out, inter, out;
+  };
+  std::vector<Layer> layers;
+};
+std::unique_ptr<PackedBert> pack_bert(const BertWeights& w, Precision p);
+
 /// Finds, checks against `info` and prepares every tensor. Throws ModelError naming the tensor and shapes.
 BertWeights load_bert_weights(const TensorStore& store, const ModelInfo& info);
 
@@ -51,12 +61,16 @@ struct BertScratch {
   std::vector<float> x, qkv, ctx, tmp, inter;
   std::vector<std::vector<float>> scores;  // one [L, L] buffer per worker
   std::vector<size_t> offsets;            // first token of each sequence in the packed batch
+  std::vector<std::vector<uint8_t>> lowp;  // per worker: a row chunk converted to bf16 / int8
+  std::vector<std::vector<float>> row_scale;  // per worker: int8 row scales
+  std::vector<kernels::MatmulCache> matmuls;  // per worker: oneDNN primitives
 };
 
 /// Encodes `seqs`; on return s.x holds the last hidden states [total tokens, H], s.offsets each sequence's start.
 /// Throws InputError for an id or type id outside the model's tables or a sequence longer than its positions.
-void bert_encode(const ModelInfo& info, const BertWeights& w, const std::vector<Sequence>& seqs, BertScratch& s,
-                 ThreadPool& pool);
+/// `packed` = null runs the exact fp32 path (OpenBLAS); otherwise the linear layers run in packed's precision.
+void bert_encode(const ModelInfo& info, const BertWeights& w, const PackedBert* packed, const std::vector<Sequence>& seqs,
+                 BertScratch& s, ThreadPool& pool);
 
 /// Classification head over each sequence's first token: tanh pooler, then classifier. logits: [n, num_labels].
 void bert_classify(const ModelInfo& info, const BertWeights& w, const std::vector<Sequence>& seqs, const BertScratch& s,

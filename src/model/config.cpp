@@ -19,6 +19,24 @@ const char* activation_name(Activation a) {
   return "?";
 }
 
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::FP32: return "fp32";
+    case Precision::BF16: return "bf16";
+    case Precision::INT8: return "int8";
+  }
+  return "?";
+}
+
+Precision parse_precision(const std::string& name) {
+  std::string n = name;
+  std::transform(n.begin(), n.end(), n.begin(), ::tolower);
+  if (n == "fp32" || n == "f32" || n == "float32") return Precision::FP32;
+  if (n == "bf16" || n == "bfloat16") return Precision::BF16;
+  if (n == "int8" || n == "i8") return Precision::INT8;
+  throw InputError("unknown precision '" + name + "' (expected fp32, bf16 or int8)");
+}
+
 namespace model {
 namespace {
 

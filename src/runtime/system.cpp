@@ -2,6 +2,9 @@
 
 #include <cblas.h>
 
+#include "kernels/convert.hpp"
+#include "kernels/simd.hpp"
+
 namespace rerank {
 
 std::string cpu_features() {
@@ -24,7 +27,9 @@ std::string cpu_features() {
 
 std::string kernel_description() {
   std::string core = openblas_get_corename();
-  return "fp32: openblas sgemm (" + core + "), packed variable-length attention";
+  return "fp32 gemm: openblas sgemm (" + core + "); bf16/int8 gemm: oneDNN brgemm; row kernels: highway " +
+         kernels::simd::target_name() + "; bf16 convert: " + (kernels::has_avx512_bf16() ? "avx512_bf16" : "scalar") +
+         "; attention: packed variable-length, fp32";
 }
 
 }  // namespace rerank

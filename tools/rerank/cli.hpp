@@ -22,8 +22,9 @@ struct EngineFlags {
   size_t max_length = 0;
   size_t batch_size = 32;
   size_t threads = 0;
+  std::string precision = "fp32";
   void add(CLI::App* cmd, bool with_batch = true);
-  EngineOptions engine() const { return EngineOptions{threads, batch_size, nullptr}; }
+  EngineOptions engine() const { return EngineOptions{threads, batch_size, nullptr, parse_precision(precision)}; }
 };
 
 /// Reads JSON-lines input. Calls `on_batch` with up to `chunk` parsed objects at a time (blank lines skipped).

@@ -12,6 +12,11 @@ void EngineFlags::add(CLI::App* cmd, bool with_batch) {
                   "tokenizer model_max_length capped by max_position_embeddings)");
   if (with_batch) cmd->add_option("--batch-size", batch_size, "Inputs per forward pass")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--threads", threads, "Worker threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
+  cmd->add_option("--precision", precision,
+                  "Matrix products: fp32 (exact, the reference), bf16 (AMX/AVX512-BF16, ~1e-2 of fp32), int8 "
+                  "(per-channel weights, per-token activations)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}, CLI::ignore_case));
 }
 
 void read_json_lines(std::istream& in, const std::string& source, size_t chunk,

@@ -10,7 +10,6 @@ void register_bench(CLI::App& app) {
   auto flags = std::make_shared<EngineFlags>();
   auto workload = std::make_shared<std::string>();
   auto repeat = std::make_shared<size_t>(3);
-  auto precision = std::make_shared<std::string>("fp32");
   CLI::App* cmd = app.add_subcommand("bench", "Measure cross-encoder speed on a workload (for peer-bench)");
   cmd->footer(
       "Workload: JSON lines {\"query\": ..., \"documents\": [...]} (as shared/tools/peer-bench/workload.py writes).\n"
@@ -22,7 +21,6 @@ void register_bench(CLI::App& app) {
   flags->add(cmd);
   cmd->add_option("--workload", *workload, "Workload file (JSON lines with query and documents)")->required();
   cmd->add_option("--repeat", *repeat, "Timed repeats; the best is reported")->capture_default_str()->check(CLI::Range(1, 1000));
-  cmd->add_option("--precision", *precision, "Arithmetic: fp32 (exact)")->capture_default_str()->check(CLI::IsMember({"fp32"}));
   cmd->callback([=] {
     std::ifstream in(*workload);
     if (!in) throw InputError(*workload + ": cannot open workload file");
@@ -54,7 +52,7 @@ void register_bench(CLI::App& app) {
     }
     const size_t threads = flags->threads ? flags->threads : std::max(1u, std::thread::hardware_concurrency());
     nlohmann::ordered_json o;
-    o["system"] = "rerank " + *precision;
+    o["system"] = "rerank " + flags->precision;
     o["pairs"] = pairs.size();
     o["tokens"] = tokens;
     o["seconds"] = best;
@@ -63,7 +61,7 @@ void register_bench(CLI::App& app) {
     o["threads"] = threads;
     o["batch_size"] = flags->batch_size;
     o["max_length"] = flags->max_length ? flags->max_length : model->info().max_length;
-    o["precision"] = *precision;
+    o["precision"] = flags->precision;
     o["cpu"] = cpu_features();
     o["kernels"] = kernel_description();
     emit(o);

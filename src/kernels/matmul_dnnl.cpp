@@ -1,0 +1,117 @@
+#include "kernels/matmul_dnnl.hpp"
+
+#include <omp.h>
+
+#include <cmath>
+#include <cstring>
+#include <dnnl.hpp>
+#include <mutex>
+#include <tuple>
+
+#include "kernels/convert.hpp"
+
+namespace rerank::kernels {
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dt src_type(Precision p) { return p == Precision::INT8 ? dt::s8 : dt::bf16; }
+dt wei_type(Precision p) { return p == Precision::INT8 ? dt::s8 : dt::bf16; }
+
+dnnl::matmul::primitive_desc make_pd(int64_t m, int n, int k, Precision p, const memory::desc& wdesc) {
+  memory::desc a({m, k}, src_type(p), tag::ab);
+  memory::desc c({m, n}, p == Precision::INT8 ? dt::s32 : dt::f32, tag::ab);
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, wdesc, c), cpu_engine());
+}
+
+}  // namespace
+
+struct PackedLinear::Impl {
+  memory weights;             // oneDNN's preferred blocked layout
+  std::vector<float> wscale;  // INT8: per-output-channel weight scales
+};
+
+PackedLinear::PackedLinear(const float* w, int n, int k, Precision p)
+    : n_(n), k_(k), precision_(p), impl_(std::make_unique<Impl>()) {
+  dnnl::stream s(cpu_engine());
+  // the layout oneDNN prefers (the same for every row count on the CPUs tried; checked again per primitive)
+  memory::desc any({k, n}, wei_type(p), tag::any);
+  auto pd = make_pd(256, n, k, p, any);
+  memory::desc plain({k, n}, wei_type(p), tag::ba);  // [k, n] viewed from PyTorch's [n, k] row-major
+  memory src(plain, cpu_engine());
+  if (p == Precision::INT8) {
+    auto* q = static_cast<int8_t*>(src.get_data_handle());
+    impl_->wscale.resize(n);
+    for (int o = 0; o < n; ++o) {
+      float mx = 0.0f;
+      for (int i = 0; i < k; ++i) mx = std::max(mx, std::fabs(w[static_cast<size_t>(o) * k + i]));
+      const float scale = mx > 0 ? mx / 127.0f : 1.0f;
+      impl_->wscale[o] = scale;
+      for (int i = 0; i < k; ++i) {
+        float v = std::nearbyint(w[static_cast<size_t>(o) * k + i] / scale);
+        q[static_cast<size_t>(o) * k + i] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
+      }
+    }
+  } else {
+    f32_to_bf16_scalar(w, static_cast<uint16_t*>(src.get_data_handle()), static_cast<size_t>(n) * k);
+  }
+  impl_->weights = memory(pd.weights_desc(), cpu_engine());
+  dnnl::reorder(src, impl_->weights).execute(s, src, impl_->weights);
+  s.wait();
+}
+
+PackedLinear::~PackedLinear() = default;
+
+struct MatmulCache::Impl {
+  struct Entry {
+    dnnl::matmul prim;
+    memory::desc src, dst;
+  };
+  std::map<std::tuple<int, int, int, size_t>, Entry> prims;  // (n, k, precision, m): layers of one shape share
+  dnnl::stream stream{cpu_engine()};
+};
+
+MatmulCache::MatmulCache() : impl_(std::make_unique<Impl>()) {}
+MatmulCache::~MatmulCache() = default;
+MatmulCache::MatmulCache(MatmulCache&&) noexcept = default;
+MatmulCache& MatmulCache::operator=(MatmulCache&&) noexcept = default;
+
+void MatmulCache::run(const PackedLinear& w, const void* x, size_t m, float* y, const float* row_scale) {
+  if (m == 0) return;
+  omp_set_num_threads(1);  // the engine's pool parallelises; oneDNN runs on the calling thread
+  auto key = std::make_tuple(w.n(), w.k(), static_cast<int>(w.precision()), m);
+  auto it = impl_->prims.find(key);
+  if (it == impl_->prims.end()) {
+    if (impl_->prims.size() > 512) impl_->prims.clear();  // bound the cache; primitives are cheap to remake
+    const auto& wd = w.impl().weights.get_desc();
+    auto pd = make_pd(static_cast<int64_t>(m), w.n(), w.k(), w.precision(), wd);
+    it = impl_->prims.emplace(key, Impl::Entry{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc()}).first;
+  }
+  memory src(it->second.src, cpu_engine(), const_cast<void*>(x));
+  memory dst(it->second.dst, cpu_engine(), y);
+  it->second.prim.execute(impl_->stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w.impl().weights}, {DNNL_ARG_DST, dst}});
+  impl_->stream.wait();
+  if (w.precision() == Precision::INT8) {  // int32 products -> float, in place
+    const size_t n = static_cast<size_t>(w.n());
+    const float* ws = w.impl().wscale.data();
+    for (size_t r = 0; r < m; ++r) {
+      float* out = y + r * n;
+      const float rs = row_scale ? row_scale[r] : 1.0f;
+      for (size_t o = 0; o < n; ++o) {
+        int32_t acc;
+        std::memcpy(&acc, out + o, 4);
+        out[o] = static_cast<float>(acc) * rs * ws[o];
+      }
+    }
+  }
+}
+
+}  // namespace rerank::kernels

@@ -1,0 +1,55 @@
+// Reduced-precision GEMMs through oneDNN (Debian's libdnnl): bf16 (AMX / AVX512-BF16) and int8 (AMX / VNNI).
+//
+// A PackedLinear holds one nn.Linear's weights converted and reordered once into oneDNN's blocked layout (shared,
+// immutable). A MatmulCache, one per Session, owns the oneDNN primitives for each (weights, M) it has run; a
+// primitive costs ~0.4 ms to create and is reused for every later batch with the same row count.
+// Each call runs single-threaded on the calling thread: the engine's own ThreadPool splits rows across workers.
+#pragma once
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "rerank/model.hpp"
+
+namespace rerank::kernels {
+
+using Precision = rerank::Precision;
+
+class PackedLinear {
+ public:
+  /// w is [n, k] row-major (PyTorch layout). For INT8 the weights are quantised symmetrically per output channel.
+  PackedLinear(const float* w, int n, int k, Precision p);
+  ~PackedLinear();
+  PackedLinear(const PackedLinear&) = delete;
+  int n() const { return n_; }
+  int k() const { return k_; }
+  Precision precision() const { return precision_; }
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  int n_, k_;
+  Precision precision_;
+  std::unique_ptr<Impl> impl_;
+};
+
+class MatmulCache {
+ public:
+  MatmulCache();
+  ~MatmulCache();
+  MatmulCache(MatmulCache&&) noexcept;
+  MatmulCache& operator=(MatmulCache&&) noexcept;
+  /// y[m, n] = x[m, k] W^T (no bias: callers add it in their fp32 epilogue, as the fp32 path does).
+  /// BF16: `x` holds bf16 (uint16_t) rows. INT8: `x` holds int8 rows quantised per row, x_real = row_scale[r] * x;
+  /// the int32 products are rescaled by row_scale[r] * weight_scale[n]. Single-threaded on the caller.
+  void run(const PackedLinear& w, const void* x, size_t m, float* y, const float* row_scale = nullptr);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rerank::kernels

@@ -1,0 +1,148 @@
+// Highway kernels: this file is compiled once per SIMD target by foreach_target.h.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/simd.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+#include <hwy/contrib/math/math-inl.h>
+
+#include "kernels/simd.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace rerank::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using D = hn::ScalableTag<float>;
+using V = hn::Vec<D>;
+
+// Applies f to every full vector of x[0, n) and to the tail through a masked load / blended store.
+template <class F>
+HWY_INLINE void for_each_vec(float* HWY_RESTRICT x, size_t n, F f) {
+  const D d;
+  const size_t N = hn::Lanes(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(f(hn::LoadU(d, x + i), i), d, x + i);
+  if (i < n) {
+    const auto m = hn::FirstN(d, n - i);
+    hn::BlendedStore(f(hn::MaskedLoad(m, d, x + i), i), m, d, x + i);
+  }
+}
+
+HWY_INLINE V load_tail(const float* p, size_t i, size_t n) {
+  const D d;
+  return i + hn::Lanes(d) <= n ? hn::LoadU(d, p + i) : hn::MaskedLoad(hn::FirstN(d, n - i), d, p + i);
+}
+
+// erf(x), Abramowitz & Stegun 7.1.26 refined: |error| < 1.5e-7 over all x.
+HWY_INLINE V Erf(D d, V x) {
+  const V ax = hn::Abs(x);
+  const V t = hn::Div(hn::Set(d, 1.0f), hn::MulAdd(hn::Set(d, 0.3275911f), ax, hn::Set(d, 1.0f)));
+  V p = hn::Set(d, 1.061405429f);
+  p = hn::MulAdd(p, t, hn::Set(d, -1.453152027f));
+  p = hn::MulAdd(p, t, hn::Set(d, 1.421413741f));
+  p = hn::MulAdd(p, t, hn::Set(d, -0.284496736f));
+  p = hn::MulAdd(p, t, hn::Set(d, 0.254829592f));
+  p = hn::Mul(p, t);
+  const V e = hn::Exp(d, hn::Neg(hn::Mul(ax, ax)));
+  const V y = hn::NegMulAdd(p, e, hn::Set(d, 1.0f));  // 1 - p e
+  return hn::CopySign(y, x);
+}
+
+void SoftmaxRow(float* HWY_RESTRICT x, size_t n, float scale) {
+  const D d;
+  const V vs = hn::Set(d, scale);
+  V vmax = hn::Set(d, -HUGE_VALF);
+  for_each_vec(x, n, [&](V v, size_t i) {
+    v = hn::Mul(v, vs);
+    const auto m = hn::FirstN(d, n - i);
+    vmax = hn::Max(vmax, hn::IfThenElse(m, v, hn::Set(d, -HUGE_VALF)));
+    return v;
+  });
+  const V mx = hn::Set(d, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+  V vsum = hn::Zero(d);
+  for_each_vec(x, n, [&](V v, size_t i) {
+    const auto m = hn::FirstN(d, n - i);
+    const V e = hn::IfThenElseZero(m, hn::Exp(d, hn::Sub(v, mx)));
+    vsum = hn::Add(vsum, e);
+    return e;
+  });
+  const V inv = hn::Set(d, 1.0f / hn::GetLane(hn::SumOfLanes(d, vsum)));
+  for_each_vec(x, n, [&](V v, size_t) { return hn::Mul(v, inv); });
+}
+
+void BiasActRow(float* HWY_RESTRICT y, const float* HWY_RESTRICT bias, size_t n, int act) {
+  const D d;
+  const V half = hn::Set(d, 0.5f), one = hn::Set(d, 1.0f), rsqrt2 = hn::Set(d, 0.70710678118654752f);
+  const V c0 = hn::Set(d, 0.7978845608028654f), c1 = hn::Set(d, 0.044715f);
+  for_each_vec(y, n, [&](V v, size_t i) {
+    if (bias) v = hn::Add(v, load_tail(bias, i, n));
+    switch (static_cast<Act>(act)) {
+      case Act::Gelu:
+        return hn::Mul(hn::Mul(half, v), hn::Add(one, Erf(d, hn::Mul(v, rsqrt2))));
+      case Act::GeluTanh: {
+        const V inner = hn::Mul(c0, hn::MulAdd(hn::Mul(c1, v), hn::Mul(v, v), v));
+        return hn::Mul(hn::Mul(half, v), hn::Add(one, hn::Tanh(d, inner)));
+      }
+      case Act::Relu:
+        return hn::Max(v, hn::Zero(d));
+      default:
+        return v;
+    }
+  });
+}
+
+void ResidualLayerNormRow(float* HWY_RESTRICT x, const float* HWY_RESTRICT y, const float* HWY_RESTRICT bias,
+                          const float* HWY_RESTRICT gamma, const float* HWY_RESTRICT beta, size_t n, float eps) {
+  const D d;
+  V vsum = hn::Zero(d);
+  for_each_vec(x, n, [&](V v, size_t i) {
+    if (y) v = hn::Add(v, load_tail(y, i, n));
+    if (bias) v = hn::Add(v, load_tail(bias, i, n));
+    vsum = hn::Add(vsum, hn::IfThenElseZero(hn::FirstN(d, n - i), v));
+    return v;
+  });
+  const float mean = hn::GetLane(hn::SumOfLanes(d, vsum)) / static_cast<float>(n);
+  const V vm = hn::Set(d, mean);
+  V vvar = hn::Zero(d);
+  for_each_vec(x, n, [&](V v, size_t i) {
+    const V c = hn::IfThenElseZero(hn::FirstN(d, n - i), hn::Sub(v, vm));
+    vvar = hn::MulAdd(c, c, vvar);
+    return v;
+  });
+  const float inv = 1.0f / std::sqrt(hn::GetLane(hn::SumOfLanes(d, vvar)) / static_cast<float>(n) + eps);
+  const V vi = hn::Set(d, inv);
+  for_each_vec(x, n, [&](V v, size_t i) {
+    return hn::MulAdd(hn::Mul(hn::Sub(v, vm), vi), load_tail(gamma, i, n), load_tail(beta, i, n));
+  });
+}
+
+}  // namespace rerank::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace rerank::kernels::simd {
+
+HWY_EXPORT(SoftmaxRow);
+HWY_EXPORT(BiasActRow);
+HWY_EXPORT(ResidualLayerNormRow);
+
+void softmax_row(float* x, size_t n, float scale) { HWY_DYNAMIC_DISPATCH(SoftmaxRow)(x, n, scale); }
+
+void bias_act_row(float* y, const float* bias, size_t n, Act act) {
+  if (act == Act::Tanh || act == Act::Silu) {
+    kernels::bias_act_row(y, bias, n, act);
+    return;
+  }
+  HWY_DYNAMIC_DISPATCH(BiasActRow)(y, bias, n, static_cast<int>(act));
+}
+
+void residual_layernorm_row(float* x, const float* y, const float* bias, const float* gamma, const float* beta, size_t n,
+                            float eps) {
+  HWY_DYNAMIC_DISPATCH(ResidualLayerNormRow)(x, y, bias, gamma, beta, n, eps);
+}
+
+const char* target_name() {
+  int64_t t = hwy::SupportedTargets() & HWY_TARGETS;  // compiled and supported; lower bits are better targets
+  return hwy::TargetName(t & -t);
+}
+
+}  // namespace rerank::kernels::simd
+#endif

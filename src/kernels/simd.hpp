@@ -1,0 +1,20 @@
+// SIMD versions of the row kernels in ops.hpp, written once with Highway and dispatched at run time to the best
+// target of this CPU (AVX-512, AVX2, SSE4 or scalar). ops.hpp's scalar functions are the reference the tests compare
+// these against.
+#pragma once
+#include <cstddef>
+
+#include "kernels/ops.hpp"
+
+namespace rerank::kernels::simd {
+
+void softmax_row(float* x, size_t n, float scale);
+/// Gelu (erf form, via a rational approximation with |error| < 2e-7), GeluTanh and Relu vectorised; other
+/// activations fall back to the scalar reference.
+void bias_act_row(float* y, const float* bias, size_t n, Act act);
+void residual_layernorm_row(float* x, const float* y, const float* bias, const float* gamma, const float* beta, size_t n,
+                            float eps);
+/// The Highway target chosen on this CPU, e.g. "AVX3_SPR".
+const char* target_name();
+
+}  // namespace rerank::kernels::simd
