@@ -3,6 +3,7 @@
 #include "rerank/bi_encoder.hpp"
 #include "rerank/cross_encoder.hpp"
 #include "rerank/error.hpp"
+#include "rerank/fidelity.hpp"
 #include "rerank/model.hpp"
 #include "rerank/system.hpp"
 #include "rerank/thread_pool.hpp"

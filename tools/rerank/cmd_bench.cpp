@@ -10,6 +10,7 @@ void register_bench(CLI::App& app) {
   auto flags = std::make_shared<EngineFlags>();
   auto workload = std::make_shared<std::string>();
   auto repeat = std::make_shared<size_t>(3);
+  auto compare = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure cross-encoder speed on a workload (for peer-bench)");
   cmd->footer(
       "Workload: JSON lines {\"query\": ..., \"documents\": [...]} (as shared/tools/peer-bench/workload.py writes).\n"
@@ -20,16 +21,22 @@ void register_bench(CLI::App& app) {
       "  rerank bench -m MODEL_DIR --workload wl.jsonl --threads 2 --batch-size 32 --max-length 512 --repeat 3");
   flags->add(cmd);
   cmd->add_option("--workload", *workload, "Workload file (JSON lines with query and documents)")->required();
+  cmd->add_option("--compare", *compare,
+                  "Also score the workload in this precision (normally fp32) and report fidelity: per-query Spearman, "
+                  "top-10 overlap and max |logit difference| of --precision against it")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}, CLI::ignore_case));
   cmd->add_option("--repeat", *repeat, "Timed repeats; the best is reported")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->callback([=] {
     std::ifstream in(*workload);
     if (!in) throw InputError(*workload + ": cannot open workload file");
     std::vector<std::pair<std::string, std::string>> pairs;
+    std::vector<size_t> query_start;  // first pair of each workload line
     read_json_lines(in, *workload, 1, [&](std::vector<nlohmann::json>& batch, size_t line) {
       const auto& j = batch[0];
       std::string q = field(j, "query", *workload, line);
       auto it = j.find("documents");
       if (it == j.end() || !it->is_array()) throw InputError(*workload + " line " + std::to_string(line) + ": \"documents\" must be a list");
+      query_start.push_back(pairs.size());
       for (const auto& d : *it) {
         if (!d.is_string()) throw InputError(*workload + " line " + std::to_string(line) + ": documents must be strings");
         pairs.emplace_back(q, d.get<std::string>());
@@ -41,9 +48,10 @@ void register_bench(CLI::App& app) {
     PredictOptions opts{flags->max_length};
     double best = 1e300;
     size_t tokens = 0;
+    std::vector<Prediction> preds;
     for (size_t r = 0; r < *repeat; ++r) {
       auto t0 = std::chrono::steady_clock::now();
-      auto preds = ce.predict(pairs, opts);
+      preds = ce.predict(pairs, opts);
       double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       best = std::min(best, s);
       tokens = 0;
@@ -64,6 +72,28 @@ void register_bench(CLI::App& app) {
     o["precision"] = flags->precision;
     o["cpu"] = cpu_features();
     o["kernels"] = kernel_description();
+    if (!compare->empty()) {
+      EngineOptions ref_opts = flags->engine();
+      ref_opts.precision = parse_precision(*compare);
+      CrossEncoder ref(model, ref_opts);
+      auto ref_preds = ref.predict(pairs, opts);
+      std::vector<std::vector<float>> a, b;
+      query_start.push_back(pairs.size());
+      for (size_t q = 0; q + 1 < query_start.size(); ++q) {
+        a.emplace_back();
+        b.emplace_back();
+        for (size_t i = query_start[q]; i < query_start[q + 1]; ++i) {
+          a.back().push_back(ref_preds[i].logits[0]);
+          b.back().push_back(preds[i].logits[0]);
+        }
+      }
+      Fidelity f = compare_rankings(a, b, 10);
+      o["compare"] = *compare;
+      o["mean_spearman"] = f.mean_spearman;
+      o["min_spearman"] = f.min_spearman;
+      o["mean_top10_overlap"] = f.mean_top_overlap;
+      o["max_abs_logit_diff"] = f.max_abs_diff;
+    }
     emit(o);
   });
 }

@@ -1,0 +1,137 @@
+// Fast paths against the exact ones: Highway SIMD row kernels vs the scalar reference, the AVX512-BF16 conversion
+// vs the scalar rounding, and whole-model bf16 / int8 scoring vs fp32.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "kernels/convert.hpp"
+#include "kernels/ops.hpp"
+#include "kernels/simd.hpp"
+#include "rerank/rerank.hpp"
+#include "test_util.hpp"
+
+using namespace rerank::kernels;
+
+namespace {
+
+std::vector<float> random_row(size_t n, float spread, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, spread);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Lengths that exercise full vectors, tails and single elements.
+const size_t kLengths[] = {1, 3, 15, 16, 17, 31, 33, 128, 338, 384, 1536};
+
+}  // namespace
+
+TEST(SimdKernels, SoftmaxMatchesScalar) {
+  for (size_t n : kLengths) {
+    auto a = random_row(n, 4.0f, static_cast<unsigned>(n)), b = a;
+    softmax_row(a.data(), n, 0.125f);
+    simd::softmax_row(b.data(), n, 0.125f);
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_NEAR(a[i], b[i], 1e-6f * std::max(1.0f, a[i])) << "n=" << n << " i=" << i;
+      sum += b[i];
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-5) << n;
+  }
+}
+
+TEST(SimdKernels, SoftmaxExtremeValues) {
+  std::vector<float> a = {-1e30f, 0.0f, 80.0f, 80.0f, -80.0f}, b = a;
+  softmax_row(a.data(), a.size(), 1.0f);
+  simd::softmax_row(b.data(), b.size(), 1.0f);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(std::isfinite(b[i]));
+    EXPECT_NEAR(a[i], b[i], 1e-6f);
+  }
+}
+
+TEST(SimdKernels, ActivationsMatchScalar) {
+  for (Act act : {Act::None, Act::Gelu, Act::GeluTanh, Act::Relu, Act::Tanh, Act::Silu}) {
+    for (size_t n : kLengths) {
+      auto a = random_row(n, 3.0f, static_cast<unsigned>(n) + 7), b = a;
+      auto bias = random_row(n, 0.5f, 99);
+      bias_act_row(a.data(), bias.data(), n, act);
+      simd::bias_act_row(b.data(), bias.data(), n, act);
+      for (size_t i = 0; i < n; ++i) {
+        EXPECT_NEAR(a[i], b[i], 2e-6f * std::max(1.0f, std::fabs(a[i]))) << "act=" << static_cast<int>(act) << " n=" << n;
+      }
+    }
+  }
+}
+
+TEST(SimdKernels, LayerNormMatchesScalar) {
+  for (size_t n : kLengths) {
+    if (n < 2) continue;
+    auto a = random_row(n, 2.0f, static_cast<unsigned>(n) + 1), b = a;
+    auto y = random_row(n, 1.0f, 5), bias = random_row(n, 0.1f, 6), g = random_row(n, 1.0f, 7), be = random_row(n, 0.2f, 8);
+    residual_layernorm_row(a.data(), y.data(), bias.data(), g.data(), be.data(), n, 1e-12f);
+    simd::residual_layernorm_row(b.data(), y.data(), bias.data(), g.data(), be.data(), n, 1e-12f);
+    for (size_t i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], 2e-5f) << "n=" << n;
+  }
+}
+
+TEST(Convert, Bf16DispatchedEqualsScalarBitForBit) {
+  auto x = random_row(1000, 10.0f, 3);
+  x.push_back(1.0f + 1.0f / 256.0f);  // a tie: rounds to even
+  x.push_back(-0.0f);
+  x.push_back(INFINITY);
+  std::vector<uint16_t> a(x.size()), b(x.size());
+  f32_to_bf16_scalar(x.data(), a.data(), x.size());
+  f32_to_bf16(x.data(), b.data(), x.size());
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a[1000], 0x3F80);  // 1 + 2^-8 is halfway between bf16 1.0 and 1.0078125: ties to even -> 1.0
+  EXPECT_EQ(a[1002], 0x7F80);
+}
+
+TEST(Convert, Int8QuantizationRoundTrips) {
+  auto x = random_row(384, 2.0f, 4);
+  std::vector<int8_t> q(x.size());
+  float scale = quantize_row_s8(x.data(), q.data(), x.size());
+  float mx = 0;
+  for (float v : x) mx = std::max(mx, std::fabs(v));
+  EXPECT_FLOAT_EQ(scale, mx / 127.0f);
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_LE(std::fabs(q[i] * scale - x[i]), scale / 2 + 1e-6f);
+  std::vector<float> zeros(16, 0.0f);
+  EXPECT_EQ(quantize_row_s8(zeros.data(), q.data(), 16), 1.0f);
+}
+
+// Whole-model: bf16 and int8 scores stay close to fp32 and keep the ranking. The random-weight fixture is a
+// harsh case (logits spread over ~0.01); the bounds below are what these modes must never exceed on it.
+TEST(Precision, FastModesTrackFp32) {
+  auto model = rerank::Model::load(rerank::test::data("encoders/models/ce-tiny"));
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& c : rerank::test::read_jsonl(rerank::test::data("encoders/golden.jsonl"))) {
+    if (c["model"] == "ce-tiny" && c["max_length"] == 512) pairs.emplace_back(c["query"], c["document"]);
+  }
+  rerank::CrossEncoder exact(model, {.threads = 2});
+  auto ref = exact.predict_scores(pairs);
+  for (auto [p, tol] : {std::pair{rerank::Precision::BF16, 0.02}, std::pair{rerank::Precision::INT8, 0.02}}) {
+    rerank::CrossEncoder fast(model, {.threads = 2, .precision = p});
+    auto got = fast.predict_scores(pairs);
+    auto f = rerank::compare_rankings({ref}, {got}, 10);
+    EXPECT_LT(f.max_abs_diff, tol) << rerank::precision_name(p);
+    EXPECT_GT(f.mean_spearman, 0.9) << rerank::precision_name(p);
+    // and batch invariance holds in the fast modes too (per-row quantisation, no padding)
+    rerank::CrossEncoder one(model, {.threads = 1, .batch_size = 1, .precision = p});
+    for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(one.predict_scores({pairs[i]})[0], got[i], 1e-5);
+  }
+}
+
+TEST(Fidelity, SpearmanAndOverlap) {
+  EXPECT_DOUBLE_EQ(rerank::spearman({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0);
+  EXPECT_DOUBLE_EQ(rerank::spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0);
+  // scipy.stats.spearmanr([1,2,3,4,5],[2,1,4,3,5]).correlation == 0.8
+  EXPECT_NEAR(rerank::spearman({1, 2, 3, 4, 5}, {2, 1, 4, 3, 5}), 0.8, 1e-12);
+  auto f = rerank::compare_rankings({{5, 4, 3, 2, 1}}, {{5, 4, 3, 1, 2}}, 3);
+  EXPECT_DOUBLE_EQ(f.mean_top_overlap, 1.0);
+  EXPECT_DOUBLE_EQ(f.max_abs_diff, 1.0);
+  f = rerank::compare_rankings({{5, 4, 3, 2, 1}}, {{1, 4, 3, 2, 5}}, 2);
+  EXPECT_DOUBLE_EQ(f.mean_top_overlap, 0.5);
+}
