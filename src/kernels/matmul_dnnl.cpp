@@ -76,6 +76,7 @@ struct MatmulCache::Impl {
     memory::desc src, dst;
   };
   std::map<std::tuple<int, int, int, size_t>, Entry> prims;  // (n, k, precision, m): layers of one shape share
+  std::map<std::tuple<int, size_t, size_t, size_t>, dnnl::matmul> attn;  // (kind, heads, len, d)
   dnnl::stream stream{cpu_engine()};
 };
 
@@ -112,6 +113,36 @@ void MatmulCache::run(const PackedLinear& w, const void* x, size_t m, float* y, 
       }
     }
   }
+}
+
+void MatmulCache::attention_scores(size_t heads, size_t len, size_t d, const uint16_t* q, const uint16_t* k, float* scores) {
+  omp_set_num_threads(1);
+  const auto h = static_cast<int64_t>(heads), l = static_cast<int64_t>(len), dd = static_cast<int64_t>(d);
+  memory::desc qd({h, l, dd}, dt::bf16, tag::abc), kd({h, dd, l}, dt::bf16, tag::acb), sd({h, l, l}, dt::f32, tag::abc);
+  auto key = std::make_tuple(0, heads, len, d);
+  auto it = impl_->attn.find(key);
+  if (it == impl_->attn.end()) {
+    if (impl_->attn.size() > 256) impl_->attn.clear();
+    it = impl_->attn.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(qd, kd, sd), cpu_engine()))).first;
+  }
+  memory Q(qd, cpu_engine(), const_cast<uint16_t*>(q)), K(kd, cpu_engine(), const_cast<uint16_t*>(k)), S(sd, cpu_engine(), scores);
+  it->second.execute(impl_->stream, {{DNNL_ARG_SRC, Q}, {DNNL_ARG_WEIGHTS, K}, {DNNL_ARG_DST, S}});
+  impl_->stream.wait();
+}
+
+void MatmulCache::attention_context(size_t heads, size_t len, size_t d, const uint16_t* p, const uint16_t* v, float* ctx) {
+  omp_set_num_threads(1);
+  const auto h = static_cast<int64_t>(heads), l = static_cast<int64_t>(len), dd = static_cast<int64_t>(d);
+  memory::desc pd({h, l, l}, dt::bf16, tag::abc), vd({h, l, dd}, dt::bf16, tag::abc), od({h, l, dd}, dt::f32, tag::abc);
+  auto key = std::make_tuple(1, heads, len, d);
+  auto it = impl_->attn.find(key);
+  if (it == impl_->attn.end()) {
+    if (impl_->attn.size() > 256) impl_->attn.clear();
+    it = impl_->attn.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(pd, vd, od), cpu_engine()))).first;
+  }
+  memory P(pd, cpu_engine(), const_cast<uint16_t*>(p)), V(vd, cpu_engine(), const_cast<uint16_t*>(v)), O(od, cpu_engine(), ctx);
+  it->second.execute(impl_->stream, {{DNNL_ARG_SRC, P}, {DNNL_ARG_WEIGHTS, V}, {DNNL_ARG_DST, O}});
+  impl_->stream.wait();
 }
 
 }  // namespace rerank::kernels

@@ -47,6 +47,12 @@ class MatmulCache {
   /// the int32 products are rescaled by row_scale[r] * weight_scale[n]. Single-threaded on the caller.
   void run(const PackedLinear& w, const void* x, size_t m, float* y, const float* row_scale = nullptr);
 
+  /// Attention products for one sequence, all heads at once, in bf16 with fp32 results:
+  /// scores[h] = q[h] k[h]^T  (q, k: [heads, len, d] bf16; scores: [heads, len, len] f32)
+  void attention_scores(size_t heads, size_t len, size_t d, const uint16_t* q, const uint16_t* k, float* scores);
+  /// ctx[h] = p[h] v[h]  (p: [heads, len, len] bf16; v: [heads, len, d] bf16; ctx: [heads, len, d] f32)
+  void attention_context(size_t heads, size_t len, size_t d, const uint16_t* p, const uint16_t* v, float* ctx);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

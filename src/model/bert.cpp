@@ -118,6 +118,65 @@ void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::Pa
       16);
 }
 
+// Exact path: per (sequence, head), two OpenBLAS sgemm calls around a softmax.
+void attention_fp32(const std::vector<Sequence>& seqs, BertScratch& s, ThreadPool& pool, size_t H, size_t nh, float scale) {
+  const size_t dh = H / nh;
+  pool.parallel_for(seqs.size() * nh, [&](size_t b, size_t e, size_t worker) {
+    float* S = s.scores[worker].data();
+    for (size_t job = b; job < e; ++job) {
+      const size_t i = job / nh, head = job % nh, len = seqs[i].len, off = s.offsets[i];
+      const float* q = &s.qkv[off * 3 * H + head * dh];
+      const float* k = q + H;
+      const float* v = q + 2 * H;
+      const int n = static_cast<int>(len), d = static_cast<int>(dh), ld = static_cast<int>(3 * H);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1.0f, q, ld, k, ld, 0.0f, S, n);
+      for (size_t r = 0; r < len; ++r) kernels::simd::softmax_row(S + r * len, len, scale);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, S, n, v, ld, 0.0f, &s.ctx[off * H + head * dh],
+                  static_cast<int>(H));
+    }
+  });
+}
+
+// Fast path: per sequence, all heads in two batched bf16 oneDNN matmuls (AMX where present). Lengths are rounded up
+// to a multiple of 16 so few primitives are made; padded keys are masked out of the softmax, padded rows dropped.
+void attention_bf16(const std::vector<Sequence>& seqs, BertScratch& s, ThreadPool& pool, size_t H, size_t nh, float scale) {
+  const size_t dh = H / nh;
+  pool.parallel_for(seqs.size(), [&](size_t b, size_t e, size_t worker) {
+    auto& b16 = s.attn16[worker];
+    auto& b32 = s.attn32[worker];
+    for (size_t i = b; i < e; ++i) {
+      const size_t len = seqs[i].len, off = s.offsets[i], lp = (len + 15) / 16 * 16;
+      const size_t qkv_n = nh * lp * dh, p_n = nh * lp * lp;
+      b16.assign(3 * qkv_n + p_n, 0);
+      b32.resize(p_n + qkv_n);
+      uint16_t *q16 = b16.data(), *k16 = q16 + qkv_n, *v16 = k16 + qkv_n, *p16 = v16 + qkv_n;
+      float *S = b32.data(), *O = S + p_n;
+      for (size_t r = 0; r < len; ++r) {
+        const float* row = &s.qkv[(off + r) * 3 * H];
+        for (size_t h = 0; h < nh; ++h) {
+          kernels::f32_to_bf16(row + h * dh, q16 + (h * lp + r) * dh, dh);
+          kernels::f32_to_bf16(row + H + h * dh, k16 + (h * lp + r) * dh, dh);
+          kernels::f32_to_bf16(row + 2 * H + h * dh, v16 + (h * lp + r) * dh, dh);
+        }
+      }
+      s.matmuls[worker].attention_scores(nh, lp, dh, q16, k16, S);
+      for (size_t h = 0; h < nh; ++h) {
+        for (size_t r = 0; r < len; ++r) {
+          float* srow = S + (h * lp + r) * lp;
+          kernels::simd::softmax_row(srow, len, scale);
+          kernels::f32_to_bf16(srow, p16 + (h * lp + r) * lp, len);  // columns >= len stay 0
+        }
+      }
+      s.matmuls[worker].attention_context(nh, lp, dh, p16, v16, O);
+      for (size_t r = 0; r < len; ++r) {
+        for (size_t h = 0; h < nh; ++h) {
+          std::copy(O + (h * lp + r) * dh, O + (h * lp + r + 1) * dh, &s.ctx[(off + r) * H + h * dh]);
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 BertWeights load_bert_weights(const TensorStore& store, const ModelInfo& info) {
@@ -203,6 +262,8 @@ void bert_encode(const ModelInfo& info, const BertWeights& w, const PackedBert* 
   s.inter.resize(T * I);
   s.scores.resize(pool.size());
   s.lowp.resize(pool.size());
+  s.attn16.resize(pool.size());
+  s.attn32.resize(pool.size());
   s.row_scale.resize(pool.size());
   while (s.matmuls.size() < pool.size()) s.matmuls.emplace_back();
   for (auto& sc : s.scores) sc.resize(max_len * max_len);
@@ -231,21 +292,9 @@ void bert_encode(const ModelInfo& info, const BertWeights& w, const PackedBert* 
     // fused QKV projection
     linear_rows(s.x.data(), T, L.qkv, P ? P->qkv.get() : nullptr, s.qkv.data(), s, pool,
                 [&](size_t r) { kernels::simd::bias_act_row(&s.qkv[r * 3 * H], L.qkv.b, 3 * H, kernels::Act::None); });
-    // attention per (sequence, head): softmax(Q K^T / sqrt(d)) V, no padding so no mask
-    pool.parallel_for(seqs.size() * nh, [&](size_t b, size_t e, size_t worker) {
-      float* S = s.scores[worker].data();
-      for (size_t job = b; job < e; ++job) {
-        const size_t i = job / nh, head = job % nh, len = seqs[i].len, off = s.offsets[i];
-        const float* q = &s.qkv[off * 3 * H + head * dh];
-        const float* k = q + H;
-        const float* v = q + 2 * H;
-        const int n = static_cast<int>(len), d = static_cast<int>(dh), ld = static_cast<int>(3 * H);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1.0f, q, ld, k, ld, 0.0f, S, n);
-        for (size_t r = 0; r < len; ++r) kernels::simd::softmax_row(S + r * len, len, scale);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, 1.0f, S, n, v, ld, 0.0f, &s.ctx[off * H + head * dh],
-                    static_cast<int>(H));
-      }
-    });
+    // attention: softmax(Q K^T / sqrt(d)) V per sequence and head, no padding so no mask
+    if (packed) attention_bf16(seqs, s, pool, H, nh, scale);
+    else attention_fp32(seqs, s, pool, H, nh, scale);
     // output projection + residual + LayerNorm
     linear_rows(s.ctx.data(), T, L.attn_out, P ? P->attn_out.get() : nullptr, s.tmp.data(), s, pool, [&](size_t r) {
       kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.attn_out.b, L.ln1.gamma, L.ln1.beta, H, eps);

@@ -64,6 +64,8 @@ struct BertScratch {
   std::vector<std::vector<uint8_t>> lowp;  // per worker: a row chunk converted to bf16 / int8
   std::vector<std::vector<float>> row_scale;  // per worker: int8 row scales
   std::vector<kernels::MatmulCache> matmuls;  // per worker: oneDNN primitives
+  std::vector<std::vector<uint16_t>> attn16;  // per worker: bf16 Q, K, V, P of one sequence
+  std::vector<std::vector<float>> attn32;     // per worker: scores and context of one sequence
 };
 
 /// Encodes `seqs`; on return s.x holds the last hidden states [total tokens, H], s.offsets each sequence's start.
