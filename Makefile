@@ -31,6 +31,12 @@ sanitize: deps
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
+# Google Benchmark micro-benchmarks of the kernels (numbers, not tests)
+bench: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRERANK_BUILD_BENCH=ON
+	cmake --build $(BUILD) -j $(JOBS) --target rerank_bench_kernels
+	$(BUILD)/bench/rerank_bench_kernels --benchmark_min_time=0.2
+
 demo: deps build
 	./scripts/demo.sh
 
