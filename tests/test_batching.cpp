@@ -62,7 +62,9 @@ TEST(Rank, SortsByScoreAndCutsTopK) {
   ASSERT_EQ(r.size(), 5u);
   for (size_t i = 0; i < r.size(); ++i) {
     EXPECT_FLOAT_EQ(r[i].score, scores[r[i].corpus_id]);
-    if (i) EXPECT_GE(r[i - 1].score, r[i].score);
+    if (i) {
+      EXPECT_GE(r[i - 1].score, r[i].score);
+    }
   }
   float best = *std::max_element(scores.begin(), scores.end());
   EXPECT_FLOAT_EQ(r[0].score, best);
