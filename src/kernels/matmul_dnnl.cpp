@@ -115,34 +115,37 @@ void MatmulCache::run(const PackedLinear& w, const void* x, size_t m, float* y, 
   }
 }
 
-void MatmulCache::attention_scores(size_t heads, size_t len, size_t d, const uint16_t* q, const uint16_t* k, float* scores) {
+namespace {
+
+// One batched matmul c = a b over heads, its primitive cached under (kind, heads, len, d).
+template <class Cache>
+void batched_matmul(Cache& cache, dnnl::stream& stream, int kind, size_t heads, size_t len, size_t d, const memory::desc& ad,
+                    const memory::desc& bd, const memory::desc& cd, const void* a, const void* b, float* c) {
   omp_set_num_threads(1);
-  const auto h = static_cast<int64_t>(heads), l = static_cast<int64_t>(len), dd = static_cast<int64_t>(d);
-  memory::desc qd({h, l, dd}, dt::bf16, tag::abc), kd({h, dd, l}, dt::bf16, tag::acb), sd({h, l, l}, dt::f32, tag::abc);
-  auto key = std::make_tuple(0, heads, len, d);
-  auto it = impl_->attn.find(key);
-  if (it == impl_->attn.end()) {
-    if (impl_->attn.size() > 256) impl_->attn.clear();
-    it = impl_->attn.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(qd, kd, sd), cpu_engine()))).first;
+  auto key = std::make_tuple(kind, heads, len, d);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    if (cache.size() > 256) cache.clear();
+    it = cache.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(ad, bd, cd), cpu_engine()))).first;
   }
-  memory Q(qd, cpu_engine(), const_cast<uint16_t*>(q)), K(kd, cpu_engine(), const_cast<uint16_t*>(k)), S(sd, cpu_engine(), scores);
-  it->second.execute(impl_->stream, {{DNNL_ARG_SRC, Q}, {DNNL_ARG_WEIGHTS, K}, {DNNL_ARG_DST, S}});
-  impl_->stream.wait();
+  memory A(ad, cpu_engine(), const_cast<void*>(a)), B(bd, cpu_engine(), const_cast<void*>(b)), C(cd, cpu_engine(), c);
+  it->second.execute(stream, {{DNNL_ARG_SRC, A}, {DNNL_ARG_WEIGHTS, B}, {DNNL_ARG_DST, C}});
+  stream.wait();
+}
+
+}  // namespace
+
+void MatmulCache::attention_scores(size_t heads, size_t len, size_t d, const uint16_t* q, const uint16_t* k, float* scores) {
+  const auto h = static_cast<int64_t>(heads), l = static_cast<int64_t>(len), dd = static_cast<int64_t>(d);
+  // k is stored [heads, len, d]; read as the [heads, d, len] right operand through the acb layout
+  batched_matmul(impl_->attn, impl_->stream, 0, heads, len, d, memory::desc({h, l, dd}, dt::bf16, tag::abc),
+                 memory::desc({h, dd, l}, dt::bf16, tag::acb), memory::desc({h, l, l}, dt::f32, tag::abc), q, k, scores);
 }
 
 void MatmulCache::attention_context(size_t heads, size_t len, size_t d, const uint16_t* p, const uint16_t* v, float* ctx) {
-  omp_set_num_threads(1);
   const auto h = static_cast<int64_t>(heads), l = static_cast<int64_t>(len), dd = static_cast<int64_t>(d);
-  memory::desc pd({h, l, l}, dt::bf16, tag::abc), vd({h, l, dd}, dt::bf16, tag::abc), od({h, l, dd}, dt::f32, tag::abc);
-  auto key = std::make_tuple(1, heads, len, d);
-  auto it = impl_->attn.find(key);
-  if (it == impl_->attn.end()) {
-    if (impl_->attn.size() > 256) impl_->attn.clear();
-    it = impl_->attn.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(pd, vd, od), cpu_engine()))).first;
-  }
-  memory P(pd, cpu_engine(), const_cast<uint16_t*>(p)), V(vd, cpu_engine(), const_cast<uint16_t*>(v)), O(od, cpu_engine(), ctx);
-  it->second.execute(impl_->stream, {{DNNL_ARG_SRC, P}, {DNNL_ARG_WEIGHTS, V}, {DNNL_ARG_DST, O}});
-  impl_->stream.wait();
+  batched_matmul(impl_->attn, impl_->stream, 1, heads, len, d, memory::desc({h, l, l}, dt::bf16, tag::abc),
+                 memory::desc({h, l, dd}, dt::bf16, tag::abc), memory::desc({h, l, dd}, dt::f32, tag::abc), p, v, ctx);
 }
 
 }  // namespace rerank::kernels
