@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "rerank/hub.hpp"
 #include "rerank/rerank.hpp"
 
 namespace rerank::cli {
@@ -56,5 +57,11 @@ void register_embed(CLI::App& app);
 void register_rank(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_index(CLI::App& app);
+void register_search(CLI::App& app);
+void register_pull(CLI::App& app);
+void register_eval(CLI::App& app);
+void register_serve(CLI::App& app);
+void register_answer(CLI::App& app);
 
 }  // namespace rerank::cli

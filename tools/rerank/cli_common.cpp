@@ -5,7 +5,7 @@
 namespace rerank::cli {
 
 void EngineFlags::add(CLI::App* cmd, bool with_batch) {
-  cmd->add_option("-m,--model", model, "Model directory in Hugging Face layout (config.json, model.safetensors, tokenizer.json)")
+  cmd->add_option("-m,--model", model, "Model directory in Hugging Face layout, or a Hub id ORG/NAME[@REVISION] (pulled into the HF cache)")
       ->required();
   cmd->add_option("--max-length", max_length,
                   "Tokens per input, special tokens included (default: the model's: max_seq_length, else "

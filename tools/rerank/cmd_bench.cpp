@@ -43,7 +43,7 @@ void register_bench(CLI::App& app) {
       }
     });
     if (pairs.empty()) throw InputError(*workload + ": no (query, document) pairs");
-    auto model = Model::load(flags->model);
+    auto model = Model::load(resolve_model(flags->model));
     CrossEncoder ce(model, flags->engine());
     PredictOptions opts{flags->max_length};
     double best = 1e300;

@@ -16,7 +16,7 @@ void register_embed(CLI::App& app) {
   flags->add(cmd);
   cmd->add_flag("--tokens", *tokens, "Also print input_ids");
   cmd->callback([flags, tokens] {
-    auto model = Model::load(flags->model);
+    auto model = Model::load(resolve_model(flags->model));
     BiEncoder be(model, flags->engine());
     EncodeOptions opts{flags->max_length};
     Progress progress("embed");

@@ -18,7 +18,7 @@ void register_predict(CLI::App& app) {
   flags->add(cmd);
   cmd->add_flag("--tokens", *tokens, "Also print input_ids and token_type_ids");
   cmd->callback([flags, tokens] {
-    auto model = Model::load(flags->model);
+    auto model = Model::load(resolve_model(flags->model));
     CrossEncoder ce(model, flags->engine());
     PredictOptions opts{flags->max_length};
     const bool multi = model->info().num_labels > 1;

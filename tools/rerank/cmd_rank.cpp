@@ -76,7 +76,7 @@ void register_rank(CLI::App& app) {
       docs = read_documents(in, *file);
     }
     if (docs.empty()) throw InputError("no documents to rank (empty input)");
-    auto model = Model::load(flags->model);
+    auto model = Model::load(resolve_model(flags->model));
     CrossEncoder ce(model, flags->engine());
     auto t0 = std::chrono::steady_clock::now();
     auto ranked = ce.rank(*query, docs, *top_k, PredictOptions{flags->max_length});

@@ -13,10 +13,10 @@ void register_tokenize(CLI::App& app) {
       "--max-length truncates as the model would (0 = no truncation).\n\n"
       "Example:\n"
       "  echo 'Héllo, wörld!' | rerank tokenize -m MODEL_DIR");
-  cmd->add_option("-m,--model", *model_dir, "Model (or tokenizer-only) directory")->required();
+  cmd->add_option("-m,--model", *model_dir, "Model (or tokenizer-only) directory, or a Hub id ORG/NAME[@REVISION]")->required();
   cmd->add_option("--max-length", *max_length, "Truncate to this many tokens, special tokens included (0 = none)");
   cmd->callback([=] {
-    Tokenizer tok = Tokenizer::from_directory(*model_dir);
+    Tokenizer tok = Tokenizer::from_directory(resolve_model(*model_dir));
     std::string line;
     size_t lineno = 0;
     while (std::getline(std::cin, line)) {

@@ -15,6 +15,12 @@ int main(int argc, char** argv) {
   rerank::cli::register_rank(app);
   rerank::cli::register_tokenize(app);
   rerank::cli::register_bench(app);
+  rerank::cli::register_index(app);
+  rerank::cli::register_search(app);
+  rerank::cli::register_pull(app);
+  rerank::cli::register_eval(app);
+  rerank::cli::register_serve(app);
+  rerank::cli::register_answer(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

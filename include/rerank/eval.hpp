@@ -1,0 +1,204 @@
+// rerank/eval.hpp — retrieval evaluation with trec_eval's exact semantics, significance tests, reports.
+//
+//   #include <rerank/eval.hpp>
+//   namespace ev = rerank::eval;
+//   ev::Qrels qrels = ev::read_qrels("qrels/test.tsv");                    // BEIR TSV or TREC, auto-detected
+//   ev::Run bm25 = ev::read_run("bm25.trec");                              // TREC run file
+//   ev::Run reranked("reranked");                                          // or a run built in memory:
+//   reranked.add("q1", "doc7", 3.2);                                       //   qid -> ranked (docid, score)
+//   auto metrics = ev::parse_metrics("ndcg@10,map@100,mrr@10,p@5,recall@100");
+//   ev::Evaluation a = ev::evaluate(qrels, bm25, metrics);
+//   ev::Evaluation b = ev::evaluate(qrels, reranked, metrics);
+//   std::cout << a.mean(0) << " -> " << b.mean(0) << "\n";                 // nDCG@10 means
+//   ev::Comparison c = ev::compare(a, b, 0);                               // paired t-test + randomization test
+//   std::cout << c.diff << " p=" << c.p_ttest << " " << c.wins << "/" << c.ties << "/" << c.losses << "\n";
+//
+// Semantics (those of trec_eval 9, checked against pytrec_eval in tests/test_eval_golden.cpp):
+//   - A run's documents for a query are ranked by score descending, ties by document id descending (byte-wise,
+//     as trec_eval's strcmp); the rank column of a run file is ignored.
+//   - A document is relevant when its qrels relevance >= Options::relevance_level (default 1). nDCG uses the
+//     relevance itself as gain (every level > 0, whatever the threshold) and the discount log2(rank + 1).
+//   - Queries averaged: those in both the run and the qrels (trec_eval's default). A query of the qrels with no
+//     relevant document counts with 0 for every metric. Options::complete (trec_eval -c) averages over every qrels
+//     query, those missing from the run counting 0. Run queries absent from the qrels are ignored.
+//   - A document twice in one query of a run, or judged twice for one query in qrels, is an error (trec_eval
+//     refuses such input too), naming the file and both lines.
+//
+// Every parser validates its input and throws rerank::InputError("<file> line N: ...").
+//
+// Thread safety: everything here is a plain value type or a pure function; distinct objects may be used from
+// any threads, and const objects (Qrels, Run, Evaluation) may be shared by readers.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace rerank::eval {
+
+// ---------------------------------------------------------------------------------------------------------------
+// Inputs
+
+/// Relevance judgments: query id -> (document id -> relevance). Relevance is an integer grade; < 1 is not relevant
+/// at the default threshold.
+struct Qrels {
+  std::map<std::string, std::unordered_map<std::string, int>> queries;
+  /// Adds one judgment; throws InputError when (qid, docid) is already judged.
+  void add(const std::string& qid, const std::string& docid, int relevance);
+  size_t num_judgments() const;
+};
+
+enum class QrelsFormat {
+  Auto,       ///< BEIR when the first line is the BEIR header, TREC for 4 columns, else by file name (below)
+  Trec,       ///< `qid iter docid rel` (iter ignored)
+  Beir,       ///< header `query-id<TAB>corpus-id<TAB>score`, then one judgment per line
+  Cranfield,  ///< `cranqrel`: `qid docid code`, code 1..4 (1 = complete answer) or -1; see cranfield_relevance
+  Cisi,       ///< CISI.REL: `qid docid 0 0.000000`, every pair relevant (relevance 1)
+};
+
+/// Cranfield's codes as graded relevance: 1 -> 4, 2 -> 3, 3 -> 2, 4 -> 1 (5 - code: higher is more relevant, as
+/// nDCG needs), -1 ("no interest") -> 0. Other codes throw InputError.
+int cranfield_relevance(int code);
+
+/// Reads qrels. Auto picks Cranfield for a file named `cranqrel*`, Cisi for `*.REL` files whose lines have the
+/// `qid docid 0 0.0` layout (MED.REL is plain TREC). Lines may end in CRLF; blank lines are skipped.
+Qrels read_qrels(const std::filesystem::path& path, QrelsFormat format = QrelsFormat::Auto);
+QrelsFormat parse_qrels_format(std::string_view name);  ///< "auto", "trec", "beir", "cranfield", "cisi"
+
+/// A ranked list entry.
+struct ScoredDoc {
+  std::string doc_id;
+  double score = 0;
+};
+
+/// A run: query id -> retrieved documents with scores (any order: evaluation sorts them trec_eval's way).
+struct Run {
+  std::string name;
+  std::map<std::string, std::vector<ScoredDoc>> queries;
+  Run() = default;
+  explicit Run(std::string n) : name(std::move(n)) {}
+  void add(const std::string& qid, const std::string& docid, double score) { queries[qid].push_back({docid, score}); }
+  size_t num_lines() const;
+};
+
+/// Reads a TREC run: `qid Q0 docid rank score tag`, whitespace-separated. The run's name is the file name.
+/// Throws InputError for a wrong column count, a non-numeric or non-finite score, a non-integer rank or a
+/// duplicate (qid, docid).
+Run read_run(const std::filesystem::path& path);
+/// Writes a run in TREC format, each query's documents in trec_eval order, ranks from 1.
+void write_run(const Run& run, const std::filesystem::path& path, const std::string& tag = "");
+
+/// The documents of one query in trec_eval order: score descending, then document id descending.
+std::vector<ScoredDoc> ranked(std::vector<ScoredDoc> docs);
+
+struct Query {
+  std::string id;
+  std::string text;
+};
+
+enum class QueriesFormat {
+  Auto,       ///< `.jsonl` -> BeirJsonl, `<top>` -> TrecTopics, `cran.qry` -> Cranfield, `.I` records -> Smart
+  BeirJsonl,  ///< one JSON object per line with string `_id` and `text`
+  TrecTopics, ///< `<top> <num> Number: 301 <title> ... </top>`; text = the title
+  Cranfield,  ///< cran.qry: `.I`/`.W` records; ids are the record's position 1..N, as cranqrel numbers them
+  Smart,      ///< CISI.QRY / MED.QRY: `.I n` records with `.W` (and `.T/.A/.B`); id = n, text = .W (else .T)
+};
+std::vector<Query> read_queries(const std::filesystem::path& path, QueriesFormat format = QueriesFormat::Auto);
+QueriesFormat parse_queries_format(std::string_view name);  ///< "auto", "beir", "trec", "cranfield", "smart"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Metrics
+
+enum class MetricKind { Precision, Recall, MRR, NDCG, MAP, RPrec, Hit };
+
+struct Metric {
+  MetricKind kind;
+  int k = 0;         ///< cutoff; 0 = none (map, mrr, ndcg over the whole list; rprec has none)
+  std::string name;  ///< canonical name: "ndcg@10", "map@100", "map", "mrr@10", "p@5", "recall@100", "rprec", "hit@10"
+};
+
+/// Parses one metric name, case-insensitively: ndcg@k, map@k, map, mrr@k, mrr, p@k, recall@k, rprec, hit@k, and the
+/// trec_eval names ndcg_cut_k / ndcg_cut.k, map_cut_k, map, recip_rank, P_k / P.k, recall_k, Rprec, success_k,
+/// ndcg. Throws InputError listing the accepted forms.
+Metric parse_metric(std::string_view name);
+/// A comma-separated list; duplicates (after canonicalisation) are dropped.
+std::vector<Metric> parse_metrics(std::string_view list);
+inline constexpr const char* kDefaultMetrics = "ndcg@10,map@100,mrr@10,p@5,recall@100";
+
+struct Options {
+  int relevance_level = 1;  ///< trec_eval -l: relevance >= this counts as relevant
+  bool complete = false;    ///< trec_eval -c: average over every qrels query (missing ones count 0)
+};
+
+/// One metric for one query. `ranked_rels` are the relevances of the ranked documents (trec_eval order; unjudged
+/// documents as 0), `judged` the query's qrels.
+double metric_value(const Metric& m, const std::vector<int>& ranked_rels, const std::unordered_map<std::string, int>& judged,
+                    int relevance_level);
+
+/// Per-query and mean values of several metrics for one run.
+struct Evaluation {
+  std::string run;
+  std::vector<Metric> metrics;
+  std::vector<std::string> query_ids;       ///< the averaged queries, sorted
+  std::vector<std::vector<double>> values;  ///< values[metric][query]
+  std::vector<std::string> missing;         ///< qrels queries absent from the run (counted 0 only when complete)
+  size_t ignored = 0;                       ///< run queries absent from the qrels (ignored)
+  double mean(size_t metric) const;
+  /// Index of a metric by canonical name, or -1.
+  int index(const std::string& canonical_name) const;
+};
+
+/// Evaluates a run. Throws InputError for a duplicate document in a query of the run.
+Evaluation evaluate(const Qrels& qrels, const Run& run, const std::vector<Metric>& metrics, const Options& opts = {});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Significance
+
+struct TTest {
+  double t = 0;
+  double df = 0;
+  double p = 1;  ///< two-sided; NaN when fewer than 2 pairs
+};
+/// Paired Student's t-test of b - a (scipy.stats.ttest_rel). All differences 0 gives t = 0, p = 1.
+TTest paired_t_test(const std::vector<double>& a, const std::vector<double>& b);
+/// Two-sided paired randomization (sign-flip) test of the mean difference with `permutations` random flips from a
+/// seeded std::mt19937_64: p = (1 + #{|mean perm| >= |mean observed|}) / (1 + permutations).
+double randomization_test(const std::vector<double>& a, const std::vector<double>& b, size_t permutations = 10000,
+                          uint64_t seed = 42);
+/// Student's t CDF, via the regularized incomplete beta function.
+double student_t_cdf(double t, double df);
+/// The regularized incomplete beta function I_x(a, b) (continued fraction, ~1e-14 relative).
+double incomplete_beta(double a, double b, double x);
+
+struct Comparison {
+  std::string metric;
+  size_t n = 0;  ///< paired queries
+  double mean_a = 0, mean_b = 0, diff = 0;  ///< diff = mean_b - mean_a
+  size_t wins = 0, ties = 0, losses = 0;   ///< queries where b is above / equal to / below a
+  TTest ttest;
+  double p_randomization = 1;
+  std::vector<double> deltas;  ///< per paired query, b - a (query order as `query_ids`)
+  std::vector<std::string> query_ids;
+};
+/// Compares metric `metric` of two evaluations of the same metrics list. Queries are paired over the union of both
+/// evaluations' queries; a query one run lacks counts 0 there (what trec_eval -c gives it).
+Comparison compare(const Evaluation& a, const Evaluation& b, size_t metric, size_t permutations = 10000, uint64_t seed = 42);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reports
+
+/// Writes DIR/report.html (self-contained: inline CSS and SVG) and DIR/report.md (+ the SVG files it links): the
+/// means table, each comparison against the first run with p-values, a before/after bar chart per metric and a
+/// per-query delta histogram per metric. Creates DIR. Throws InputError when it cannot write.
+void write_report(const std::filesystem::path& dir, const std::vector<Evaluation>& runs,
+                  const std::vector<std::vector<Comparison>>& comparisons, const std::string& title = "rerank eval");
+
+/// SVG pieces, exposed for tests and other reports.
+std::string svg_bar_chart(const std::vector<std::string>& groups, const std::vector<std::string>& series,
+                          const std::vector<std::vector<double>>& values /*[series][group]*/, const std::string& title);
+std::string svg_histogram(const std::vector<double>& values, const std::string& title, int bins = 21);
+
+}  // namespace rerank::eval

@@ -1,0 +1,50 @@
+// Embedder implementations: a local sentence-transformers bi-encoder (rerank::BiEncoder).
+#include "collection/chunker.hpp"
+#include "rerank/bi_encoder.hpp"
+#include "rerank/error.hpp"
+#include "rerank/index.hpp"
+
+namespace rerank {
+
+size_t Embedder::count_tokens(std::string_view text) const { return collection::count_words(text); }
+
+namespace {
+
+class BiEncoderEmbedder : public Embedder {
+ public:
+  BiEncoderEmbedder(const std::filesystem::path& dir, EngineOptions options)
+      : model_(Model::load(dir)), encoder_(model_, options) {
+    std::error_code ec;
+    auto abs = std::filesystem::canonical(dir, ec);
+    identity_ = "bi-encoder:" + (ec ? dir.string() : abs.string());
+  }
+  std::vector<std::vector<float>> embed(const std::vector<std::string>& texts, EmbedKind) override {
+    return encoder_.encode(texts);
+  }
+  size_t dimension() const override { return encoder_.dimension(); }
+  std::string identity() const override { return identity_; }
+  size_t window_tokens() const override {
+    size_t special = model_->tokenizer().num_special_tokens(false);
+    return model_->info().max_length > special ? model_->info().max_length - special : model_->info().max_length;
+  }
+  size_t count_tokens(std::string_view text) const override { return model_->tokenizer().tokenize(text).size(); }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  BiEncoder encoder_;
+  std::string identity_;
+};
+
+}  // namespace
+
+std::shared_ptr<Embedder> make_bi_encoder_embedder(const std::filesystem::path& model_dir, EngineOptions options) {
+  return std::make_shared<BiEncoderEmbedder>(model_dir, options);
+}
+
+std::shared_ptr<Embedder> embedder_from_identity(const std::string& identity, EngineOptions options) {
+  const std::string prefix = "bi-encoder:";
+  if (identity.rfind(prefix, 0) == 0) return make_bi_encoder_embedder(identity.substr(prefix.size()), options);
+  throw Error("unknown embedder \"" + identity + "\" recorded in the collection (give one with --bi-encoder)");
+}
+
+}  // namespace rerank

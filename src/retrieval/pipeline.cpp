@@ -1,0 +1,62 @@
+// Two-stage search (see rerank/pipeline.hpp).
+#include <algorithm>
+#include <numeric>
+
+#include "rerank/error.hpp"
+#include "rerank/pipeline.hpp"
+
+namespace rerank {
+
+std::vector<RankedItem> SearchResult::final_ranking(size_t top_n) const {
+  if (has_reranker) return reranked;
+  std::vector<RankedItem> out = first_stage;
+  if (top_n && out.size() > top_n) out.resize(top_n);
+  return out;
+}
+
+Pipeline::Pipeline(Collection& collection, PipelineOptions options, std::shared_ptr<CrossEncoder> reranker)
+    : collection_(collection), options_(options), reranker_(std::move(reranker)) {
+  if (options_.k == 0) throw InputError("k must be at least 1");
+}
+
+std::vector<Hit> Pipeline::first_stage(const std::string& query, size_t depth) {
+  const bool pp = options_.per_passage;
+  switch (options_.retriever) {
+    case Retriever::Bm25: return collection_.search_bm25(query, depth, pp);
+    case Retriever::Dense: return collection_.search_dense(query, depth, pp);
+    case Retriever::Hybrid: {
+      size_t d = std::max(depth, options_.fusion_depth);
+      auto bm25 = collection_.search_bm25(query, d, pp);
+      auto dense = collection_.search_dense(query, d, pp);
+      return options_.fusion == Fusion::Rrf ? fuse_rrf({bm25, dense}, options_.rrf_k, depth)
+                                            : fuse_weighted(bm25, dense, options_.dense_weight, depth);
+    }
+  }
+  return {};
+}
+
+SearchResult Pipeline::search(const std::string& query) {
+  SearchResult r;
+  auto hits = first_stage(query, options_.k);
+  r.first_stage.reserve(hits.size());
+  for (size_t i = 0; i < hits.size(); ++i)
+    r.first_stage.push_back({i + 1, hits[i].doc_id, hits[i].passage, hits[i].passage_index, hits[i].score, i + 1, hits[i].score});
+  if (!reranker_) return r;
+  r.has_reranker = true;
+  if (hits.empty()) return r;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  pairs.reserve(hits.size());
+  for (const auto& h : hits) pairs.emplace_back(query, collection_.passage_text(h.passage));
+  std::vector<float> scores = reranker_->predict_scores(pairs, PredictOptions{options_.rerank_max_length});
+  std::vector<size_t> order(hits.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  size_t n = options_.top_n ? std::min(options_.top_n, order.size()) : order.size();
+  for (size_t i = 0; i < n; ++i) {
+    const auto& f = r.first_stage[order[i]];
+    r.reranked.push_back({i + 1, f.doc_id, f.passage, f.passage_index, scores[order[i]], f.rank, f.score});
+  }
+  return r;
+}
+
+}  // namespace rerank

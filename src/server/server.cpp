@@ -1,0 +1,127 @@
+// server.cpp — rerank::Server: loads the models, starts one batching scheduler per model, and serves the routes
+// on cpp-httplib with a pool of `max_concurrent` worker threads. Shutdown: stop accepting, let httplib finish the
+// requests in flight (their schedulers keep running), then drain and stop the schedulers.
+#include "rerank/server.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "server/http_setup.hpp"
+
+namespace rerank {
+
+struct Server::Impl {
+  server::State st;
+  httplib::Server http;
+  std::mutex mu;
+  bool bound = false;
+  int port = -1;
+  std::atomic<bool> serving{false};
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+
+  void stop_schedulers() {
+    for (auto& m : st.models)
+      if (m->scheduler) m->scheduler->stop();
+  }
+};
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  using namespace server;
+  State& st = impl_->st;
+  if (options.max_concurrent == 0) options.max_concurrent = 1;
+  if (options.max_queue == 0) options.max_queue = 1;
+  if (options.max_documents == 0) options.max_documents = 1;
+  st.options = std::move(options);
+  st.models = load_models(st.options);
+  for (auto& m : st.models) {
+    SchedulerOptions so;
+    so.max_batch_tokens = st.options.max_batch_tokens;
+    so.max_queue = st.options.max_queue;
+    so.batching = st.options.batching;
+    so.threads = st.options.threads;
+    so.precision = st.options.precision;
+    so.before_batch = st.options.before_batch;
+    m->scheduler = std::make_unique<Scheduler>(m->name, m->model, so, st.metrics);
+  }
+  st.metrics.add_gauge("rerank_queue_depth", "Requests waiting for a model's scheduler.", [&st] {
+    std::vector<std::pair<std::string, double>> v;
+    for (const auto& m : st.models) v.emplace_back(m->name, static_cast<double>(m->scheduler->queue_depth()));
+    return v;
+  });
+  httplib::Server& http = impl_->http;
+  const size_t workers = st.options.max_concurrent;
+  http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  http.set_keep_alive_max_count(1000);
+  http.set_keep_alive_timeout(5);
+  http.set_tcp_nodelay(true);
+  install_limits(http, st);
+  install_access_log(http, st);
+  register_cohere_routes(http, st);
+  register_tei_routes(http, st);
+  register_openai_routes(http, st);
+}
+
+Server::~Server() {
+  stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->stop_schedulers();
+}
+
+int Server::bind() {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  if (impl_->bound) return impl_->port;
+  const auto& o = impl_->st.options;
+  int port = -1;
+  if (o.port == 0)
+    port = impl_->http.bind_to_any_port(o.host);
+  else if (impl_->http.bind_to_port(o.host, o.port))
+    port = o.port;
+  if (port <= 0) throw Error("serve: cannot listen on " + o.host + ":" + std::to_string(o.port) + " (address in use or not local?)");
+  impl_->port = port;
+  impl_->bound = true;
+  return port;
+}
+
+void Server::serve() {
+  bind();
+  impl_->serving = true;
+  if (!impl_->stopping) impl_->http.listen_after_bind();
+  impl_->stop_schedulers();
+  impl_->serving = false;
+}
+
+int Server::start() {
+  const int port = bind();
+  impl_->thread = std::thread([this] { serve(); });
+  while (!impl_->http.is_running() && !impl_->stopping) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return port;
+}
+
+void Server::stop() {
+  impl_->stopping = true;
+  bool sent = false;
+  while (impl_->serving) {
+    if (!sent && impl_->http.is_running()) {
+      impl_->http.stop();
+      sent = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+int Server::port() const { return impl_->port; }
+
+Server::Stats Server::stats() const {
+  Stats s;
+  const auto& m = impl_->st.metrics;
+  s.requests = m.requests();
+  s.batches = m.batches();
+  s.merged_batches = m.merged_batches();
+  s.max_requests_per_batch = m.max_requests_per_batch();
+  for (const auto& model : impl_->st.models) s.queue_depth += model->scheduler->queue_depth();
+  return s;
+}
+
+}  // namespace rerank

@@ -1,0 +1,204 @@
+// Search: dense (exact and HNSW) against brute force with the fixture bi-encoder, fusion, the two-stage
+// Pipeline with the fixture cross-encoder, and the `rerank index` / `rerank search` commands.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "rerank/pipeline.hpp"
+#include "rerank/rerank.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+using namespace rerank;
+
+namespace {
+
+fs::path temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("rerank-search-" + std::to_string(::getpid()) + "-" + name);
+  fs::remove_all(p);
+  return p;
+}
+
+std::vector<Document> fixture_docs() {
+  std::vector<Document> docs;
+  for (const auto& j : test::read_jsonl(test::data("retrieval/corpus.jsonl"))) docs.push_back({j["_id"], j["title"], j["text"], ""});
+  return docs;
+}
+
+const fs::path kBi = test::data("encoders/models/bi-tiny-mean");
+const fs::path kCe = test::data("encoders/models/ce-tiny");
+
+/// A collection of the fixture corpus embedded with the tiny bi-encoder (built once).
+const fs::path& dense_collection() {
+  static fs::path dir = [] {
+    fs::path d = temp_dir("dense");
+    auto c = Collection::open_or_create(d);
+    c.set_embedder(make_bi_encoder_embedder(kBi, {.threads = 1, .batch_size = 32, .pool = nullptr}));
+    c.add(fixture_docs());
+    return d;
+  }();
+  return dir;
+}
+
+}  // namespace
+
+TEST(Fusion, ReciprocalRankAndWeighted) {
+  std::vector<Hit> a{{"x", 1, 0, 9}, {"y", 2, 0, 5}, {"z", 3, 0, 1}};
+  std::vector<Hit> b{{"y", 2, 0, 0.9f}, {"w", 4, 0, 0.8f}};
+  auto r = fuse_rrf({a, b}, 60, 10);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_EQ(r[0].doc_id, "y");  // 1/62 + 1/61
+  EXPECT_NEAR(r[0].score, 1.0 / 62 + 1.0 / 61, 1e-6);
+  EXPECT_EQ(r[1].doc_id, "x");  // 1/61, ahead of w's 1/62 and z's 1/63
+  EXPECT_EQ(r[2].doc_id, "w");
+  EXPECT_EQ(r[3].doc_id, "z");
+  EXPECT_EQ(fuse_rrf({a, b}, 60, 2).size(), 2u);
+  auto w = fuse_weighted(a, b, 0.5f, 10);
+  // a normalised: x 1, y 0.5, z 0; b: y 1, w 0
+  EXPECT_EQ(w[0].doc_id, "y");
+  EXPECT_NEAR(w[0].score, 0.75, 1e-6);
+  EXPECT_EQ(w[1].doc_id, "x");
+  EXPECT_NEAR(w[1].score, 0.5, 1e-6);
+}
+
+TEST(Dense, ExactSearchMatchesBruteForceAndSurvivesReopen) {
+  auto model = Model::load(kBi);
+  BiEncoder be(model, {.threads = 1, .batch_size = 32, .pool = nullptr});
+  auto docs = fixture_docs();
+  const std::string query = "How do I reset my password?";
+  auto q = be.encode({query})[0];
+  // brute force over the unsplit documents ("title text"; the fixture's long document is chunked, skip it)
+  std::vector<std::pair<float, std::string>> want;
+  for (const auto& d : docs) {
+    if (d.id == "long") continue;
+    auto e = be.encode({d.title.empty() ? d.text : d.title + " " + d.text})[0];
+    double dot = 0, nq = 0, ne = 0;
+    for (size_t i = 0; i < e.size(); ++i) dot += q[i] * e[i], nq += q[i] * q[i], ne += e[i] * e[i];
+    want.emplace_back(static_cast<float>(dot / std::sqrt(nq * ne)), d.id);
+  }
+  std::sort(want.begin(), want.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  auto c = Collection::open(dense_collection());  // reopened: no embedder, embeddings come from the store
+  EXPECT_EQ(c.stats().embedding_dim, be.dimension());
+  EXPECT_THROW(c.search_dense(query, 5), InputError);  // text queries need an embedder
+  auto hits = c.search_dense(q, 30);
+  std::vector<std::pair<float, std::string>> got;
+  for (const auto& h : hits)
+    if (h.doc_id != "long") {
+      got.emplace_back(h.score, h.doc_id);
+    }
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i].first, want[i].first, 1e-4) << i;
+  EXPECT_EQ(got[0].second, want[0].second);
+  EXPECT_EQ(c.vector_index_kind(), "exact");
+
+  CollectionOptions hnsw;
+  hnsw.vector_index = "hnsw";
+  auto h = Collection::open(dense_collection(), hnsw);
+  auto hh = h.search_dense(q, 5);
+  ASSERT_EQ(hh.size(), 5u);
+  EXPECT_EQ(h.vector_index_kind(), "hnsw");
+  EXPECT_EQ(hh[0].doc_id, hits[0].doc_id);  // 21 documents: HNSW is exact at this size
+  EXPECT_TRUE(fs::exists(dense_collection() / "vectors.hnsw"));
+  auto again = Collection::open(dense_collection(), hnsw).search_dense(q, 5);  // from the cached graph
+  EXPECT_EQ(again[0].doc_id, hh[0].doc_id);
+}
+
+TEST(Pipeline, RerankKeepsFirstStageRanksAndScoresLikeCrossEncoder) {
+  auto c = Collection::open(dense_collection());
+  auto ce = std::make_shared<CrossEncoder>(Model::load(kCe), EngineOptions{.threads = 1, .batch_size = 32, .pool = nullptr});
+  Pipeline p(c, {.retriever = Retriever::Bm25, .k = 4, .top_n = 3}, ce);
+  const std::string query = "reset password";
+  SearchResult r = p.search(query);
+  ASSERT_EQ(r.first_stage.size(), 4u);  // the documents with "reset" or "password"
+  ASSERT_TRUE(r.has_reranker);
+  ASSERT_EQ(r.reranked.size(), 3u);
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& x : r.first_stage) pairs.emplace_back(query, c.passage_text(x.passage));
+  auto scores = ce->predict_scores(pairs);
+  for (size_t i = 0; i < r.reranked.size(); ++i) {
+    const auto& x = r.reranked[i];
+    EXPECT_EQ(x.rank, i + 1);
+    ASSERT_GE(x.first_rank, 1u);
+    const auto& f = r.first_stage[x.first_rank - 1];
+    EXPECT_EQ(f.doc_id, x.doc_id);
+    EXPECT_FLOAT_EQ(x.first_score, f.score);
+    EXPECT_NEAR(x.score, scores[x.first_rank - 1], 1e-5);
+    if (i > 0) EXPECT_GE(r.reranked[i - 1].score, x.score);
+  }
+  // first stage only
+  Pipeline bm25(c, {.retriever = Retriever::Bm25, .k = 4, .top_n = 3});
+  auto b = bm25.search(query);
+  EXPECT_FALSE(b.has_reranker);
+  EXPECT_EQ(b.final_ranking(3).size(), 3u);
+  // dense and hybrid
+  c.set_embedder(make_bi_encoder_embedder(kBi, {.threads = 1, .batch_size = 32, .pool = nullptr}));
+  Pipeline dense(c, {.retriever = Retriever::Dense, .k = 5});
+  EXPECT_EQ(dense.search(query).first_stage.size(), 5u);
+  Pipeline hybrid(c, {.retriever = Retriever::Hybrid, .k = 5, .fusion_depth = 10});
+  auto hy = hybrid.search(query).first_stage;
+  ASSERT_EQ(hy.size(), 5u);
+  EXPECT_GT(hy[0].score, 1.0 / 61.0);  // in both lists
+  Pipeline weighted(c, {.retriever = Retriever::Hybrid, .k = 5, .fusion = Fusion::Weighted});
+  EXPECT_EQ(weighted.search(query).first_stage.size(), 5u);
+}
+
+TEST(SearchCli, IndexSearchAndRun) {
+  fs::path dir = temp_dir("cli"), run = temp_dir("run.trec");
+  auto r = test::run_cli("index --collection " + dir.string() + " " + test::data("retrieval/corpus.jsonl").string() + " " +
+                             test::data("retrieval/docs.csv").string() + " " + test::data("retrieval/sample.all").string() + " " +
+                             test::data("retrieval/note.md").string(),
+                         "");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("indexed 27 new"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "");  // quiet in pipes
+  r = test::run_cli("search --collection " + dir.string() + " --k 5 --reranker " + kCe.string() + " --top-n 3 --threads 1 \"How do I reset my password?\"", "");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("First stage (bm25, top 4)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("After reranking"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(was "), std::string::npos) << r.out;
+  r = test::run_cli("search --collection " + dir.string() + " --k 10 --queries " + test::data("retrieval/queries.jsonl").string() +
+                        " --qrels " + test::data("retrieval/qrels.tsv").string() + " --run-out " + run.string(),
+                    "");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream in(run);
+  std::string line, first;
+  size_t lines = 0;
+  while (std::getline(in, line)) {
+    if (lines++ == 0) first = line;
+  }
+  EXPECT_EQ(first.rfind("q1 Q0 pw", 0), 0u) << first;
+  EXPECT_GE(lines, 7u);
+  EXPECT_NE(r.err.find("latency p50"), std::string::npos);
+  // errors: exit 1 with a message
+  r = test::run_cli("search --collection " + (dir / "nope").string() + " query", "");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("rerank: error: "), std::string::npos) << r.err;
+  r = test::run_cli("search --collection " + dir.string() + " --retriever dense query", "");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no embeddings"), std::string::npos) << r.err;
+  r = test::run_cli("index --collection " + dir.string() + " " + test::data("retrieval/bad.jsonl").string(), "");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("bad.jsonl line 3"), std::string::npos) << r.err;
+  r = test::run_cli("index --help", "");
+  EXPECT_NE(r.out.find("Example"), std::string::npos);
+  fs::remove_all(dir);
+  fs::remove(run);
+}
+
+TEST(Dense, EmbedderMismatchesAreErrors) {
+  fs::path dir = temp_dir("mismatch");
+  {
+    auto c = Collection::open_or_create(dir);
+    c.add({{"a", "", "plain text", ""}});
+    c.set_embedder(make_bi_encoder_embedder(kBi, {.threads = 1, .batch_size = 32, .pool = nullptr}));
+    EXPECT_THROW(c.add({{"b", "", "more text", ""}}), InputError);  // BM25-only collection: no partial embeddings
+    EXPECT_THROW(c.search_dense(std::vector<float>(4, 1.0f), 3), InputError);
+  }
+  {
+    auto c = Collection::open(dense_collection());
+    EXPECT_THROW(c.add({{"new", "", "text", ""}}), InputError);  // needs the recorded embedder
+    EXPECT_THROW(c.search_dense(std::vector<float>(3, 1.0f), 3), InputError);  // wrong dimension
+  }
+  fs::remove_all(dir);
+}

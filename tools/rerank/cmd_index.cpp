@@ -1,0 +1,141 @@
+// rerank index: add documents from files to a collection (created when missing), in one transaction per batch.
+#include <unistd.h>
+
+#include <thread>
+
+#include "cli.hpp"
+#include "rerank/collection.hpp"
+
+namespace rerank::cli {
+namespace {
+
+struct IndexFlags {
+  std::string collection, format = "auto", bi_encoder, vector_index = "auto";
+  std::vector<std::string> files, remove;
+  size_t batch = 256, chunk_size = 0, chunk_overlap = 0, threads = 0;
+  bool no_chunking = false, update = false, no_optimize = false, exact_lengths = false;
+  float k1 = 0.9f, b = 0.4f;
+  int throttle_ms = 0;  // hidden, for the crash test
+};
+
+/// "[=====>    ]  45%  12,345 docs  850 docs/s  ETA 0:12" on a terminal, nothing in a pipe.
+class Bar {
+ public:
+  explicit Bar(uint64_t total) : total_(total), tty_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  void update(uint64_t done_bytes, size_t docs, bool force = false) {
+    if (!tty_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_ < std::chrono::milliseconds(150)) return;
+    last_ = now;
+    double s = std::chrono::duration<double>(now - start_).count();
+    double frac = total_ ? std::min(1.0, static_cast<double>(done_bytes) / static_cast<double>(total_)) : 0.0;
+    int filled = static_cast<int>(frac * 30);
+    std::string bar(static_cast<size_t>(filled), '=');
+    if (filled < 30) bar += '>' + std::string(static_cast<size_t>(29 - filled), ' ');
+    double eta = frac > 0.001 ? s * (1 - frac) / frac : 0;
+    std::fprintf(stderr, "\r[%s] %3.0f%%  %zu docs  %.0f docs/s  ETA %d:%02d ", bar.c_str(), frac * 100, docs,
+                 s > 0 ? docs / s : 0.0, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+    std::fflush(stderr);
+  }
+  void done() {
+    if (tty_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  uint64_t total_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+void run(const IndexFlags& f) {
+  CollectionOptions opts;
+  opts.chunk.size = f.chunk_size;
+  opts.chunk.overlap = f.chunk_overlap;
+  opts.chunk.disabled = f.no_chunking;
+  opts.bm25.k1 = f.k1;
+  opts.bm25.b = f.b;
+  opts.bm25.lucene_lengths = !f.exact_lengths;
+  opts.vector_index = f.vector_index;
+  DocumentFormat format = parse_format(f.format);
+  for (const auto& file : f.files)  // fail before touching the collection
+    if (!std::filesystem::is_regular_file(file)) throw InputError(file + ": no such file");
+  Collection c = Collection::open_or_create(f.collection, opts);
+  EngineOptions engine{f.threads, 32, nullptr};
+  if (!f.bi_encoder.empty()) c.set_embedder(make_bi_encoder_embedder(f.bi_encoder, engine));
+  else if (!c.stats().embedder.empty() && !f.files.empty()) c.set_embedder(embedder_from_identity(c.stats().embedder, engine));
+
+  if (!f.remove.empty()) {
+    size_t n = c.remove(f.remove);
+    std::printf("removed %zu of %zu documents\n", n, f.remove.size());
+  }
+  uint64_t total = 0, before = 0;
+  for (const auto& file : f.files) total += std::filesystem::file_size(file);
+  Bar bar(total);
+  AddResult sum;
+  size_t seen = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (const auto& file : f.files) {
+    uint64_t file_bytes = std::filesystem::file_size(file);
+    read_documents(file, format, f.batch, [&](std::vector<Document>& docs, const ReadProgress& p) {
+      AddResult r = c.add(docs, f.update ? AddMode::Replace : AddMode::SkipExisting);
+      sum.added += r.added, sum.replaced += r.replaced, sum.skipped += r.skipped, sum.passages += r.passages;
+      seen += docs.size();
+      bar.update(before + p.bytes_read, seen);
+      if (f.throttle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(f.throttle_ms));
+    });
+    before += file_bytes;
+  }
+  bar.update(total, seen, true);
+  bar.done();
+  if (!f.no_optimize && (sum.added || sum.replaced || !f.remove.empty())) c.optimize();
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CollectionStats st = c.stats();
+  if (!f.files.empty())
+    std::printf("indexed %zu new, %zu replaced, %zu already present (%zu passages) in %.2f s (%.0f docs/s); collection: %zu documents, %zu passages%s\n",
+                sum.added, sum.replaced, sum.skipped, sum.passages, s, s > 0 ? (sum.added + sum.replaced) / s : 0.0, st.documents,
+                st.passages, st.embedding_dim ? (", " + std::to_string(st.embedding_dim) + "-d embeddings").c_str() : "");
+}
+
+}  // namespace
+
+void register_index(CLI::App& app) {
+  auto f = std::make_shared<IndexFlags>();
+  CLI::App* cmd = app.add_subcommand("index", "Add documents from files to a collection (BM25 always; embeddings with --bi-encoder)");
+  cmd->footer(
+      "Formats (by extension, else sniffed; force one with --format):\n"
+      "  .jsonl/.json[.gz]  JSON lines, BEIR corpus.jsonl: {\"_id\" (or \"id\"), \"title\", \"text\", \"metadata\"}\n"
+      "  .csv/.tsv          a header row with \"id\" and \"text\" columns (optional \"title\"); quoted fields allowed\n"
+      "  SMART (.ALL, cran.all.1400, files starting with \".I \")  .I id / .T title / .W text records\n"
+      "  anything else      plain text or Markdown: one document per file, id = the file name\n"
+      "Each batch of --batch-size documents is one transaction: an interrupted run keeps every finished batch, and\n"
+      "running the same command again skips ids already in the collection (--update replaces them instead).\n"
+      "Documents longer than the window (the bi-encoder's max length, else --chunk-size words, default 512) are\n"
+      "split into overlapping passages on sentence boundaries; search reports each document's best passage.\n"
+      "The collection directory stores collection.sqlite (documents, passages, postings, embeddings).\n\n"
+      "Examples:\n"
+      "  rerank index --collection scifact-idx corpus.jsonl.gz\n"
+      "  rerank index --collection notes --bi-encoder all-MiniLM-L6-v2 docs/*.md\n"
+      "  rerank index --collection notes --delete old-note.md");
+  cmd->add_option("-c,--collection", f->collection, "Collection directory (created when missing)")->required();
+  cmd->add_option("files", f->files, "Input files");
+  cmd->add_option("--format", f->format, "auto, jsonl, csv, tsv, text or smart")->capture_default_str();
+  cmd->add_option("--bi-encoder", f->bi_encoder, "Bi-encoder model directory: also embed passages for dense search");
+  cmd->add_option("--batch-size", f->batch, "Documents per transaction")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--chunk-size", f->chunk_size, "Tokens per passage (default: the bi-encoder's window, else 512 words; fixed at creation)");
+  cmd->add_option("--chunk-overlap", f->chunk_overlap, "Tokens shared by consecutive passages (default: chunk size / 8)");
+  cmd->add_flag("--no-chunking", f->no_chunking, "Never split documents (fixed at creation)");
+  cmd->add_option("--k1", f->k1, "BM25 k1 (fixed at creation)")->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--b", f->b, "BM25 b (fixed at creation)")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--exact-lengths", f->exact_lengths, "BM25 with exact document lengths instead of Lucene's lossy 1-byte norms");
+  cmd->add_flag("--update", f->update, "Replace documents whose id is already present (default: skip them)");
+  cmd->add_option("--delete", f->remove, "Document ids to delete");
+  cmd->add_flag("--no-optimize", f->no_optimize, "Do not merge the postings segments at the end");
+  cmd->add_option("--threads", f->threads, "Worker threads for embedding (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--throttle-ms", f->throttle_ms, "")->group("");  // hidden: sleep after each batch (tests)
+  cmd->callback([f] {
+    if (f->files.empty() && f->remove.empty()) throw InputError("nothing to do: give input files or --delete IDS");
+    run(*f);
+  });
+}
+
+}  // namespace rerank::cli

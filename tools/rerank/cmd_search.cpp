@@ -1,0 +1,202 @@
+// rerank search: first stage (bm25/dense/hybrid) top-k, optional cross-encoder rerank, top-n; one query or a
+// BEIR queries.jsonl written as a TREC run.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+#include <set>
+
+#include "cli.hpp"
+#include "rerank/pipeline.hpp"
+
+namespace rerank::cli {
+namespace {
+
+struct SearchFlags {
+  std::string collection, retriever = "bm25", reranker, bi_encoder, fusion = "rrf", vector_index = "auto";
+  std::string query, queries, run_out, qrels, tag = "rerank";
+  size_t k = 50, top_n = 0, threads = 0, max_length = 0;
+  float rrf_k = 60, dense_weight = 0.5f;
+  bool per_passage = false, json = false, warmup = false;
+};
+
+std::string snippet(const std::string& s, size_t n) {
+  std::string out;
+  for (char c : s) out.push_back(c == '\n' || c == '\t' || c == '\r' ? ' ' : c);
+  if (out.size() <= n) return out;
+  size_t cut = n;
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+  return out.substr(0, cut) + "...";
+}
+
+nlohmann::ordered_json to_json(const std::vector<RankedItem>& items) {
+  auto a = nlohmann::ordered_json::array();
+  for (const auto& x : items)
+    a.push_back({{"rank", x.rank}, {"id", x.doc_id}, {"passage", x.passage_index}, {"score", x.score},
+                 {"first_stage_rank", x.first_rank}, {"first_stage_score", x.first_score}});
+  return a;
+}
+
+std::set<std::string> qrels_queries(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path + ": cannot open");
+  std::set<std::string> ids;
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t e = line.find_first_of(" \t");
+    std::string q = line.substr(0, e);
+    if (q.empty() || (n == 1 && q == "query-id")) continue;
+    ids.insert(q);
+  }
+  return ids;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) ;
+  return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
+}
+
+void run(const SearchFlags& f) {
+  bool batch = !f.queries.empty();
+  if (batch == !f.query.empty()) throw InputError("give either a QUERY or --queries FILE.jsonl");
+  if (batch && f.run_out.empty() && !f.json) throw InputError("--queries needs --run-out RUN.trec (or --json)");
+  CollectionOptions runtime;
+  runtime.vector_index = f.vector_index;
+  Collection c = Collection::open(f.collection, runtime);
+  PipelineOptions po;
+  po.retriever = parse_retriever(f.retriever);
+  po.fusion = parse_fusion(f.fusion);
+  po.k = f.k;
+  po.top_n = f.top_n ? f.top_n : (batch ? 0 : 5);
+  po.per_passage = f.per_passage;
+  po.rrf_k = f.rrf_k;
+  po.dense_weight = f.dense_weight;
+  po.rerank_max_length = f.max_length;
+  EngineOptions engine{f.threads, 32, nullptr};
+  if (po.retriever != Retriever::Bm25) {
+    std::string id = c.stats().embedder;
+    if (!f.bi_encoder.empty()) c.set_embedder(make_bi_encoder_embedder(f.bi_encoder, engine));
+    else if (!id.empty()) c.set_embedder(embedder_from_identity(id, engine));
+    else throw InputError("collection " + f.collection + " has no embeddings: index it with --bi-encoder for dense/hybrid search");
+  }
+  std::shared_ptr<CrossEncoder> ce;
+  if (!f.reranker.empty()) ce = std::make_shared<CrossEncoder>(Model::load(f.reranker), engine);
+  Pipeline p(c, po, ce);
+
+  if (!batch) {
+    SearchResult r = p.search(f.query);
+    if (f.json) {
+      nlohmann::ordered_json o{{"query", f.query}, {"first_stage", to_json(r.first_stage)}};
+      if (r.has_reranker) o["reranked"] = to_json(r.reranked);
+      emit(o);
+      return;
+    }
+    std::printf("First stage (%s, top %zu):\n", f.retriever.c_str(), r.first_stage.size());
+    for (const auto& x : r.first_stage)
+      std::printf("  %2zu. [%.3f] %s%s  %s\n", x.rank, x.score, x.doc_id.c_str(),
+                  f.per_passage ? ("#" + std::to_string(x.passage_index)).c_str() : "", snippet(c.passage_text(x.passage), 70).c_str());
+    if (r.has_reranker) {
+      std::printf("\nAfter reranking (%s, top %zu):\n", std::filesystem::path(f.reranker).filename().c_str(), r.reranked.size());
+      for (const auto& x : r.reranked)
+        std::printf("  %2zu. [%.3f] %s%s (was %zu)  %s\n", x.rank, x.score, x.doc_id.c_str(),
+                    f.per_passage ? ("#" + std::to_string(x.passage_index)).c_str() : "", x.first_rank,
+                    snippet(c.passage_text(x.passage), 70).c_str());
+    }
+    if (r.first_stage.empty()) std::printf("  (no matches)\n");
+    return;
+  }
+
+  std::set<std::string> only;
+  if (!f.qrels.empty()) only = qrels_queries(f.qrels);
+  std::ofstream out;
+  if (!f.run_out.empty()) {
+    out.open(f.run_out);
+    if (!out) throw InputError(f.run_out + ": cannot write");
+  }
+  std::ifstream in(f.queries);
+  if (!in) throw InputError(f.queries + ": cannot open");
+  std::vector<std::pair<std::string, std::string>> queries;  // (id, text)
+  read_json_lines(in, f.queries, 256, [&](std::vector<nlohmann::json>& qs, size_t first) {
+    size_t line = first;
+    for (const auto& j : qs) {
+      std::string qid = j.contains("_id") && j["_id"].is_number_integer() ? std::to_string(j["_id"].get<long long>())
+                        : j.contains("_id") ? field(j, "_id", f.queries, line) : field(j, "id", f.queries, line);
+      std::string text = field(j, "text", f.queries, line);
+      ++line;
+      if (only.empty() || only.count(qid)) queries.emplace_back(std::move(qid), std::move(text));
+    }
+  });
+  if (f.warmup)  // one untimed pass: postings and embeddings in memory, as in a long-running server
+    for (const auto& q : queries) p.search(q.second);
+  std::vector<double> ms;
+  Progress progress("search");
+  for (const auto& [qid, text] : queries) {
+    auto t0 = std::chrono::steady_clock::now();
+    SearchResult r = p.search(text);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    auto fin = r.final_ranking(po.top_n);
+    if (out.is_open()) {
+      std::set<std::string> written;  // a TREC run lists a document once
+      size_t rank = 0;
+      for (const auto& x : fin) {
+        if (!written.insert(x.doc_id).second) continue;
+        out << qid << " Q0 " << x.doc_id << " " << ++rank << " " << x.score << " " << f.tag << "\n";
+      }
+    }
+    if (f.json) {
+      nlohmann::ordered_json o{{"query_id", qid}, {"first_stage", to_json(r.first_stage)}};
+      if (r.has_reranker) o["reranked"] = to_json(r.reranked);
+      emit(o);
+    }
+    progress.add(1);
+  }
+  progress.finish();
+  std::fprintf(stderr, "searched %zu queries%s: latency p50 %.3f ms, p99 %.3f ms, mean %.3f ms%s%s\n", ms.size(), f.warmup ? " (warm)" : "",
+               percentile(ms, 0.5), percentile(ms, 0.99), ms.empty() ? 0.0 : std::accumulate(ms.begin(), ms.end(), 0.0) / ms.size(),
+               f.run_out.empty() ? "" : "; run written to ", f.run_out.c_str());
+}
+
+}  // namespace
+
+void register_search(CLI::App& app) {
+  auto f = std::make_shared<SearchFlags>();
+  CLI::App* cmd = app.add_subcommand("search", "Two-stage search of a collection: BM25/dense/hybrid top-k, then optional cross-encoder reranking");
+  cmd->footer(
+      "One query: prints the first-stage ranking and, with --reranker, the reranked top n with their scores and\n"
+      "first-stage ranks (--json for a JSON object). Batch: --queries reads BEIR queries.jsonl ({\"_id\", \"text\"})\n"
+      "and writes a TREC run (qid Q0 docid rank score tag) of the final stage: the reranked list with a reranker,\n"
+      "else the first stage (in batch mode --top-n defaults to all k). Latency p50/p99 goes to stderr.\n"
+      "dense/hybrid need a collection indexed with --bi-encoder (its model is found again from the collection).\n"
+      "hybrid fuses BM25 and dense (depth max(k, 100) each) by reciprocal-rank fusion (k=60) or --fusion weighted.\n\n"
+      "Examples:\n"
+      "  rerank search -c scifact-idx --k 50 --reranker ms-marco-MiniLM-L-6-v2 --top-n 5 \"vitamin D and bone density\"\n"
+      "  rerank search -c scifact-idx --k 100 --queries queries.jsonl --qrels qrels/test.tsv --run-out bm25.trec");
+  cmd->add_option("-c,--collection", f->collection, "Collection directory (made by rerank index)")->required();
+  cmd->add_option("query", f->query, "The query (or use --queries)");
+  cmd->add_option("--retriever", f->retriever, "bm25, dense or hybrid")->capture_default_str();
+  cmd->add_option("-k,--k", f->k, "First-stage candidates")->capture_default_str()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--reranker", f->reranker, "Cross-encoder model directory for the second stage");
+  cmd->add_option("-n,--top-n", f->top_n, "Results kept after reranking (default 5; all k in batch mode)");
+  cmd->add_flag("--per-passage", f->per_passage, "Rank passages instead of documents (best passage)");
+  cmd->add_option("--fusion", f->fusion, "Hybrid fusion: rrf or weighted")->capture_default_str();
+  cmd->add_option("--rrf-k", f->rrf_k, "RRF constant")->capture_default_str();
+  cmd->add_option("--dense-weight", f->dense_weight, "Weighted fusion: weight of the dense scores (BM25 gets 1 - w)")->capture_default_str();
+  cmd->add_option("--bi-encoder", f->bi_encoder, "Query encoder (default: the one recorded in the collection)");
+  cmd->add_option("--vector-index", f->vector_index, "auto, exact or hnsw (auto: exact up to 50,000 passages)")->capture_default_str();
+  cmd->add_option("--queries", f->queries, "BEIR queries.jsonl to run in batch");
+  cmd->add_option("--qrels", f->qrels, "Only run the queries listed in this qrels file (TSV or TREC)");
+  cmd->add_option("--run-out", f->run_out, "TREC run file to write (batch mode)");
+  cmd->add_option("--tag", f->tag, "Run tag (last column of the run)")->capture_default_str();
+  cmd->add_option("--max-length", f->max_length, "Cross-encoder tokens per pair (default: the model's)");
+  cmd->add_option("--threads", f->threads, "Worker threads for the models (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd->add_flag("--json", f->json, "JSON output (one object per query)");
+  cmd->add_flag("--warmup", f->warmup, "Batch mode: run the queries once untimed before the timed pass (warm latency)");
+  cmd->callback([f] { run(*f); });
+}
+
+}  // namespace rerank::cli
