@@ -107,7 +107,7 @@ TEST(Dense, ExactSearchMatchesBruteForceAndSurvivesReopen) {
 TEST(Pipeline, RerankKeepsFirstStageRanksAndScoresLikeCrossEncoder) {
   auto c = Collection::open(dense_collection());
   auto ce = std::make_shared<CrossEncoder>(Model::load(kCe), EngineOptions{.threads = 1, .batch_size = 32, .pool = nullptr});
-  Pipeline p(c, {.retriever = Retriever::Bm25, .k = 4, .top_n = 3}, ce);
+  Pipeline p(c, {.retriever = Retriever::Bm25, .k = 4, .top_n = 3}, make_cross_encoder_reranker(ce));
   const std::string query = "reset password";
   SearchResult r = p.search(query);
   ASSERT_EQ(r.first_stage.size(), 4u);  // the documents with "reset" or "password"
@@ -126,6 +126,16 @@ TEST(Pipeline, RerankKeepsFirstStageRanksAndScoresLikeCrossEncoder) {
     EXPECT_NEAR(x.score, scores[x.first_rank - 1], 1e-5);
     if (i > 0) EXPECT_GE(r.reranked[i - 1].score, x.score);
   }
+  // the Hub-id/directory factory gives the same scores as the encoder it wraps
+  auto via_spec = make_reranker(kCe.string(), BackendOptions{.engine = {.threads = 1}});
+  std::vector<std::string> texts;
+  for (const auto& x : r.first_stage) texts.push_back(c.passage_text(x.passage));
+  auto spec_scores = via_spec->score(query, texts);
+  ASSERT_EQ(spec_scores.size(), scores.size());
+  for (size_t i = 0; i < scores.size(); ++i) EXPECT_NEAR(spec_scores[i], scores[i], 1e-5);
+  EXPECT_THROW(make_reranker("openai:gpt", {}), InputError);
+  EXPECT_THROW(make_reranker("cohere:", {}), InputError);
+  EXPECT_THROW(make_embedder("cohere:embed", {}), InputError);
   // first stage only
   Pipeline bm25(c, {.retriever = Retriever::Bm25, .k = 4, .top_n = 3});
   auto b = bm25.search(query);

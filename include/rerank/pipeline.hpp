@@ -2,7 +2,7 @@
 // cross-encoder reranks the candidates and keeps the top n. The CLI, the server and the evaluation all use this.
 //
 //   auto c = rerank::Collection::open("my-collection");
-//   auto ce = std::make_shared<rerank::CrossEncoder>(rerank::Model::load("ms-marco-MiniLM-L-6-v2"));
+//   auto ce = rerank::make_reranker("cross-encoder/ms-marco-MiniLM-L-6-v2");   // or "cohere:rerank-v3.5"
 //   rerank::Pipeline p(c, {.retriever = rerank::Retriever::Bm25, .k = 50, .top_n = 5}, ce);
 //   rerank::SearchResult r = p.search("How do I reset my password?");
 //   for (auto& x : r.reranked) std::cout << x.rank << " " << x.doc_id << " " << x.score << " (was " << x.first_rank << ")\n";
@@ -12,14 +12,14 @@
 // The cross-encoder reads each candidate's best passage ("title chunk") — per document, or per passage when
 // `per_passage` is set.
 //
-// Thread safety: a Pipeline uses its Collection and CrossEncoder, neither thread-safe: one Pipeline per thread.
+// Thread safety: a Pipeline uses its Collection and Reranker, neither thread-safe: one Pipeline per thread.
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "rerank/collection.hpp"
-#include "rerank/cross_encoder.hpp"
+#include "rerank/reranker.hpp"
 
 namespace rerank {
 
@@ -38,7 +38,6 @@ struct PipelineOptions {
   float rrf_k = 60.0f;
   float dense_weight = 0.5f;  ///< weighted fusion: dense * w + bm25 * (1 - w)
   size_t fusion_depth = 100;  ///< each retriever's depth before fusion (at least k)
-  size_t rerank_max_length = 0;  ///< cross-encoder tokens per pair; 0 = the model's default
 };
 
 struct RankedItem {
@@ -66,7 +65,7 @@ std::vector<Hit> fuse_weighted(const std::vector<Hit>& a, const std::vector<Hit>
 class Pipeline {
  public:
   /// `reranker` may be null (first stage only).
-  Pipeline(Collection& collection, PipelineOptions options, std::shared_ptr<CrossEncoder> reranker = nullptr);
+  Pipeline(Collection& collection, PipelineOptions options, std::shared_ptr<Reranker> reranker = nullptr);
   SearchResult search(const std::string& query);
   const PipelineOptions& options() const { return options_; }
 
@@ -74,7 +73,7 @@ class Pipeline {
   std::vector<Hit> first_stage(const std::string& query, size_t depth);
   Collection& collection_;
   PipelineOptions options_;
-  std::shared_ptr<CrossEncoder> reranker_;
+  std::shared_ptr<Reranker> reranker_;
 };
 
 }  // namespace rerank

@@ -14,7 +14,7 @@ std::vector<RankedItem> SearchResult::final_ranking(size_t top_n) const {
   return out;
 }
 
-Pipeline::Pipeline(Collection& collection, PipelineOptions options, std::shared_ptr<CrossEncoder> reranker)
+Pipeline::Pipeline(Collection& collection, PipelineOptions options, std::shared_ptr<Reranker> reranker)
     : collection_(collection), options_(options), reranker_(std::move(reranker)) {
   if (options_.k == 0) throw InputError("k must be at least 1");
 }
@@ -44,10 +44,13 @@ SearchResult Pipeline::search(const std::string& query) {
   if (!reranker_) return r;
   r.has_reranker = true;
   if (hits.empty()) return r;
-  std::vector<std::pair<std::string, std::string>> pairs;
-  pairs.reserve(hits.size());
-  for (const auto& h : hits) pairs.emplace_back(query, collection_.passage_text(h.passage));
-  std::vector<float> scores = reranker_->predict_scores(pairs, PredictOptions{options_.rerank_max_length});
+  std::vector<std::string> texts;
+  texts.reserve(hits.size());
+  for (const auto& h : hits) texts.push_back(collection_.passage_text(h.passage));
+  std::vector<float> scores = reranker_->score(query, texts);
+  if (scores.size() != texts.size())
+    throw Error("reranker " + reranker_->name() + " returned " + std::to_string(scores.size()) + " scores for " +
+                std::to_string(texts.size()) + " documents");
   std::vector<size_t> order(hits.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });

@@ -28,6 +28,24 @@ struct EngineFlags {
   EngineOptions engine() const { return EngineOptions{threads, batch_size, nullptr, parse_precision(precision)}; }
 };
 
+/// Flags of the commands that run the two-stage pipeline on a collection (search, answer, eval end to end).
+struct PipelineFlags {
+  std::string collection, retriever = "bm25", reranker, bi_encoder, fusion = "rrf", vector_index = "auto";
+  std::string precision = "fp32";
+  size_t k = 50, top_n = 0, threads = 0, max_length = 0, fusion_depth = 100;
+  float rrf_k = 60, dense_weight = 0.5f;
+  bool per_passage = false;
+  RemoteOptions reranker_remote, embedder_remote;  ///< cohere:/openai: backends
+  /// Registers the flags; `top_n_help` describes --top-n's default for this command.
+  void add(CLI::App* cmd, const std::string& top_n_help, bool with_collection = true);
+  PipelineOptions options(size_t default_top_n) const;
+  /// Sets the collection's query embedder for dense/hybrid (--bi-encoder, else the one the collection recorded).
+  void attach_embedder(Collection& c) const;
+  /// The --reranker (null when none was given).
+  std::shared_ptr<Reranker> make_reranker() const;
+  BackendOptions backend(const RemoteOptions& remote) const;
+};
+
 /// Reads JSON-lines input. Calls `on_batch` with up to `chunk` parsed objects at a time (blank lines skipped).
 /// Throws InputError("<source> line N: ...") for a line that is not a JSON object.
 void read_json_lines(std::istream& in, const std::string& source, size_t chunk,

@@ -78,3 +78,81 @@ void emit(const nlohmann::ordered_json& j) {
 }
 
 }  // namespace rerank::cli
+
+namespace rerank::cli {
+
+void PipelineFlags::add(CLI::App* cmd, const std::string& top_n_help, bool with_collection) {
+  if (with_collection) cmd->add_option("-c,--collection", collection, "Collection directory (made by rerank index)")->required();
+  cmd->add_option("--retriever", retriever, "First stage: bm25, dense or hybrid")->capture_default_str()
+      ->check(CLI::IsMember({"bm25", "dense", "hybrid"}, CLI::ignore_case));
+  cmd->add_option("-k,--k", k, "First-stage candidates")->capture_default_str()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--reranker", reranker,
+                  "Second stage: cross-encoder directory, Hub id ORG/NAME, or cohere:MODEL (Cohere-compatible API)");
+  cmd->add_option("-n,--top-n", top_n, top_n_help);
+  cmd->add_option("--bi-encoder", bi_encoder,
+                  "Query encoder for dense/hybrid: directory, Hub id or openai:MODEL (default: the collection's)");
+  cmd->add_flag("--per-passage", per_passage, "Rank passages instead of documents (a document's best passage by default)");
+  cmd->add_option("--fusion", fusion, "Hybrid fusion: rrf or weighted")->capture_default_str()
+      ->check(CLI::IsMember({"rrf", "weighted"}, CLI::ignore_case));
+  cmd->add_option("--rrf-k", rrf_k, "RRF constant")->capture_default_str();
+  cmd->add_option("--dense-weight", dense_weight, "Weighted fusion: weight of the dense scores (BM25 gets 1 - w)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--fusion-depth", fusion_depth, "Hybrid: each retriever's depth before fusion (at least k)")->capture_default_str();
+  cmd->add_option("--vector-index", vector_index, "auto, exact or hnsw (auto: exact up to 50,000 passages)")->capture_default_str();
+  cmd->add_option("--max-length", max_length, "Cross-encoder tokens per pair (default: the model's)");
+  cmd->add_option("--threads", threads, "Worker threads for the models (0 = all cores)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--precision", precision, "Local models' matrix products: fp32, bf16 or int8")->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}, CLI::ignore_case));
+  cmd->add_option("--reranker-url", reranker_remote.base_url, "cohere: base URL")->envname("COHERE_BASE_URL")->group("Remote backends");
+  cmd->add_option("--reranker-key", reranker_remote.api_key, "cohere: API key")->envname("COHERE_API_KEY")->group("Remote backends");
+  cmd->add_option("--bi-encoder-url", embedder_remote.base_url, "openai: base URL, e.g. http://127.0.0.1:8080/v1")
+      ->envname("OPENAI_BASE_URL")->group("Remote backends");
+  cmd->add_option("--bi-encoder-key", embedder_remote.api_key, "openai: API key")->envname("OPENAI_API_KEY")->group("Remote backends");
+  cmd->add_option("--remote-timeout", reranker_remote.timeout_seconds, "Seconds per remote request")
+      ->capture_default_str()->group("Remote backends");
+  cmd->add_option("--remote-attempts", reranker_remote.max_attempts, "Tries on 429/5xx/timeouts (exponential backoff)")
+      ->capture_default_str()->check(CLI::Range(1, 20))->group("Remote backends");
+}
+
+PipelineOptions PipelineFlags::options(size_t default_top_n) const {
+  PipelineOptions po;
+  po.retriever = parse_retriever(retriever);
+  po.fusion = parse_fusion(fusion);
+  po.k = k;
+  po.top_n = top_n ? top_n : default_top_n;
+  po.per_passage = per_passage;
+  po.rrf_k = rrf_k;
+  po.dense_weight = dense_weight;
+  po.fusion_depth = fusion_depth;
+  return po;
+}
+
+BackendOptions PipelineFlags::backend(const RemoteOptions& remote) const {
+  BackendOptions b;
+  b.engine = EngineOptions{threads, 32, nullptr, parse_precision(precision)};
+  b.predict.max_length = max_length;
+  b.remote = remote;
+  b.remote.timeout_seconds = reranker_remote.timeout_seconds;
+  b.remote.max_attempts = reranker_remote.max_attempts;
+  return b;
+}
+
+void PipelineFlags::attach_embedder(Collection& c) const {
+  if (parse_retriever(retriever) == Retriever::Bm25) return;
+  BackendOptions b = backend(embedder_remote);
+  if (!bi_encoder.empty()) {
+    c.set_embedder(rerank::make_embedder(bi_encoder, b));
+    return;
+  }
+  const std::string id = c.stats().embedder;
+  if (id.empty())
+    throw InputError("collection " + collection + " has no embeddings: index it with --bi-encoder for dense/hybrid search");
+  c.set_embedder(embedder_from_identity(id, b.engine));
+}
+
+std::shared_ptr<Reranker> PipelineFlags::make_reranker() const {
+  if (reranker.empty()) return nullptr;
+  return rerank::make_reranker(reranker, backend(reranker_remote));
+}
+
+}  // namespace rerank::cli

@@ -11,9 +11,8 @@ namespace rerank::cli {
 
 namespace {
 
-struct AnswerFlags {
-  std::string collection, retriever = "bm25", reranker, bi_encoder, question;
-  size_t k = 50, top_n = 5, threads = 0;
+struct AnswerFlags : PipelineFlags {
+  std::string question;
   bool no_stream = false, json = false;
   ChatOptions chat;
 };
@@ -33,13 +32,7 @@ void register_answer(CLI::App& app) {
       "  rerank answer --collection my-coll --reranker cross-encoder/ms-marco-MiniLM-L-6-v2 \\\n"
       "    --base-url http://127.0.0.1:11434/v1 --chat-model llama3.1 \"How do I reset my password?\"");
   cmd->add_option("question", f->question, "The question")->required();
-  cmd->add_option("--collection", f->collection, "Collection directory (rerank index)")->required();
-  cmd->add_option("--retriever", f->retriever, "bm25 | dense | hybrid")->capture_default_str();
-  cmd->add_option("--reranker", f->reranker, "Cross-encoder (directory or Hub id) reranking the candidates");
-  cmd->add_option("--bi-encoder", f->bi_encoder, "Bi-encoder for dense/hybrid (default: the collection's)");
-  cmd->add_option("-k", f->k, "First-stage candidates")->capture_default_str()->check(CLI::Range(1, 100000));
-  cmd->add_option("--top-n", f->top_n, "Passages sent to the chat model")->capture_default_str()->check(CLI::Range(1, 1000));
-  cmd->add_option("--threads", f->threads, "Engine threads (0 = all cores)")->capture_default_str();
+  f->add(cmd, "Passages sent to the chat model (default 5)");
   cmd->add_option("--base-url", f->chat.base_url, "OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")->envname("OPENAI_BASE_URL");
   cmd->add_option("--api-key", f->chat.api_key, "Bearer key for the chat endpoint")->envname("OPENAI_API_KEY");
   cmd->add_option("--chat-model", f->chat.model, "Chat model name")->envname("RERANK_CHAT_MODEL")->capture_default_str();
@@ -48,22 +41,13 @@ void register_answer(CLI::App& app) {
   cmd->add_flag("--no-stream", f->no_stream, "Do not stream the answer, even on a terminal");
   cmd->add_flag("--json", f->json, "Print one JSON object {answer, citations, passages}");
   cmd->callback([f] {
-    Collection c = Collection::open(f->collection);
-    PipelineOptions po;
-    po.retriever = parse_retriever(f->retriever);
-    po.k = f->k;
-    po.top_n = f->top_n;
-    EngineOptions engine{f->threads, 32, nullptr};
-    if (po.retriever != Retriever::Bm25) {
-      const std::string id = c.stats().embedder;
-      if (!f->bi_encoder.empty()) c.set_embedder(make_bi_encoder_embedder(resolve_model(f->bi_encoder), engine));
-      else if (!id.empty()) c.set_embedder(embedder_from_identity(id, engine));
-      else throw InputError("answer: collection " + f->collection + " has no embeddings: use --retriever bm25");
-    }
-    std::shared_ptr<CrossEncoder> ce;
-    if (!f->reranker.empty()) ce = std::make_shared<CrossEncoder>(Model::load(resolve_model(f->reranker)), engine);
-    Pipeline p(c, po, ce);
-    const auto ranked = p.search(f->question).final_ranking(f->top_n);
+    CollectionOptions runtime;
+    runtime.vector_index = f->vector_index;
+    Collection c = Collection::open(f->collection, runtime);
+    PipelineOptions po = f->options(5);
+    f->attach_embedder(c);
+    Pipeline p(c, po, f->make_reranker());
+    const auto ranked = p.search(f->question).final_ranking(po.top_n);
     if (ranked.empty()) throw InputError("answer: the collection has no passage matching the question");
     std::vector<ContextPassage> ctx;
     for (const auto& r : ranked) ctx.push_back({r.doc_id, c.passage_text(r.passage)});

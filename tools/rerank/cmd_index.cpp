@@ -10,7 +10,7 @@ namespace rerank::cli {
 namespace {
 
 struct IndexFlags {
-  std::string collection, format = "auto", bi_encoder, vector_index = "auto";
+  std::string collection, format = "auto", bi_encoder, bi_encoder_url, bi_encoder_key, vector_index = "auto";
   std::vector<std::string> files, remove;
   size_t batch = 256, chunk_size = 0, chunk_overlap = 0, threads = 0;
   bool no_chunking = false, update = false, no_optimize = false, exact_lengths = false;
@@ -61,7 +61,13 @@ void run(const IndexFlags& f) {
     if (!std::filesystem::is_regular_file(file)) throw InputError(file + ": no such file");
   Collection c = Collection::open_or_create(f.collection, opts);
   EngineOptions engine{f.threads, 32, nullptr};
-  if (!f.bi_encoder.empty()) c.set_embedder(make_bi_encoder_embedder(f.bi_encoder, engine));
+  if (!f.bi_encoder.empty()) {
+    BackendOptions backend;
+    backend.engine = engine;
+    backend.remote.base_url = f.bi_encoder_url;
+    backend.remote.api_key = f.bi_encoder_key;
+    c.set_embedder(make_embedder(f.bi_encoder, backend));
+  }
   else if (!c.stats().embedder.empty() && !f.files.empty()) c.set_embedder(embedder_from_identity(c.stats().embedder, engine));
 
   if (!f.remove.empty()) {
@@ -119,7 +125,10 @@ void register_index(CLI::App& app) {
   cmd->add_option("-c,--collection", f->collection, "Collection directory (created when missing)")->required();
   cmd->add_option("files", f->files, "Input files");
   cmd->add_option("--format", f->format, "auto, jsonl, csv, tsv, text or smart")->capture_default_str();
-  cmd->add_option("--bi-encoder", f->bi_encoder, "Bi-encoder model directory: also embed passages for dense search");
+  cmd->add_option("--bi-encoder", f->bi_encoder,
+                  "Also embed passages for dense search: bi-encoder directory, Hub id ORG/NAME, or openai:MODEL");
+  cmd->add_option("--bi-encoder-url", f->bi_encoder_url, "openai: base URL, e.g. http://127.0.0.1:8080/v1")->envname("OPENAI_BASE_URL");
+  cmd->add_option("--bi-encoder-key", f->bi_encoder_key, "openai: API key")->envname("OPENAI_API_KEY");
   cmd->add_option("--batch-size", f->batch, "Documents per transaction")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--chunk-size", f->chunk_size, "Tokens per passage (default: the bi-encoder's window, else 512 words; fixed at creation)");
   cmd->add_option("--chunk-overlap", f->chunk_overlap, "Tokens shared by consecutive passages (default: chunk size / 8)");

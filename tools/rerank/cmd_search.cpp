@@ -12,12 +12,9 @@
 namespace rerank::cli {
 namespace {
 
-struct SearchFlags {
-  std::string collection, retriever = "bm25", reranker, bi_encoder, fusion = "rrf", vector_index = "auto";
+struct SearchFlags : PipelineFlags {
   std::string query, queries, run_out, qrels, tag = "rerank";
-  size_t k = 50, top_n = 0, threads = 0, max_length = 0;
-  float rrf_k = 60, dense_weight = 0.5f;
-  bool per_passage = false, json = false, warmup = false;
+  bool json = false, warmup = false;
 };
 
 std::string snippet(const std::string& s, size_t n) {
@@ -68,25 +65,10 @@ void run(const SearchFlags& f) {
   CollectionOptions runtime;
   runtime.vector_index = f.vector_index;
   Collection c = Collection::open(f.collection, runtime);
-  PipelineOptions po;
-  po.retriever = parse_retriever(f.retriever);
-  po.fusion = parse_fusion(f.fusion);
-  po.k = f.k;
-  po.top_n = f.top_n ? f.top_n : (batch ? 0 : 5);
-  po.per_passage = f.per_passage;
-  po.rrf_k = f.rrf_k;
-  po.dense_weight = f.dense_weight;
-  po.rerank_max_length = f.max_length;
-  EngineOptions engine{f.threads, 32, nullptr};
-  if (po.retriever != Retriever::Bm25) {
-    std::string id = c.stats().embedder;
-    if (!f.bi_encoder.empty()) c.set_embedder(make_bi_encoder_embedder(f.bi_encoder, engine));
-    else if (!id.empty()) c.set_embedder(embedder_from_identity(id, engine));
-    else throw InputError("collection " + f.collection + " has no embeddings: index it with --bi-encoder for dense/hybrid search");
-  }
-  std::shared_ptr<CrossEncoder> ce;
-  if (!f.reranker.empty()) ce = std::make_shared<CrossEncoder>(Model::load(f.reranker), engine);
-  Pipeline p(c, po, ce);
+  PipelineOptions po = f.options(batch ? 0 : 5);
+  f.attach_embedder(c);
+  auto reranker = f.make_reranker();
+  Pipeline p(c, po, reranker);
 
   if (!batch) {
     SearchResult r = p.search(f.query);
@@ -101,7 +83,7 @@ void run(const SearchFlags& f) {
       std::printf("  %2zu. [%.3f] %s%s  %s\n", x.rank, x.score, x.doc_id.c_str(),
                   f.per_passage ? ("#" + std::to_string(x.passage_index)).c_str() : "", snippet(c.passage_text(x.passage), 70).c_str());
     if (r.has_reranker) {
-      std::printf("\nAfter reranking (%s, top %zu):\n", std::filesystem::path(f.reranker).filename().c_str(), r.reranked.size());
+      std::printf("\nAfter reranking (%s, top %zu):\n", reranker->name().c_str(), r.reranked.size());
       for (const auto& x : r.reranked)
         std::printf("  %2zu. [%.3f] %s%s (was %zu)  %s\n", x.rank, x.score, x.doc_id.c_str(),
                     f.per_passage ? ("#" + std::to_string(x.passage_index)).c_str() : "", x.first_rank,
@@ -176,24 +158,12 @@ void register_search(CLI::App& app) {
       "Examples:\n"
       "  rerank search -c scifact-idx --k 50 --reranker ms-marco-MiniLM-L-6-v2 --top-n 5 \"vitamin D and bone density\"\n"
       "  rerank search -c scifact-idx --k 100 --queries queries.jsonl --qrels qrels/test.tsv --run-out bm25.trec");
-  cmd->add_option("-c,--collection", f->collection, "Collection directory (made by rerank index)")->required();
+  f->add(cmd, "Results kept after reranking (default 5; all k in batch mode)");
   cmd->add_option("query", f->query, "The query (or use --queries)");
-  cmd->add_option("--retriever", f->retriever, "bm25, dense or hybrid")->capture_default_str();
-  cmd->add_option("-k,--k", f->k, "First-stage candidates")->capture_default_str()->check(CLI::Range(1, 1000000));
-  cmd->add_option("--reranker", f->reranker, "Cross-encoder model directory for the second stage");
-  cmd->add_option("-n,--top-n", f->top_n, "Results kept after reranking (default 5; all k in batch mode)");
-  cmd->add_flag("--per-passage", f->per_passage, "Rank passages instead of documents (best passage)");
-  cmd->add_option("--fusion", f->fusion, "Hybrid fusion: rrf or weighted")->capture_default_str();
-  cmd->add_option("--rrf-k", f->rrf_k, "RRF constant")->capture_default_str();
-  cmd->add_option("--dense-weight", f->dense_weight, "Weighted fusion: weight of the dense scores (BM25 gets 1 - w)")->capture_default_str();
-  cmd->add_option("--bi-encoder", f->bi_encoder, "Query encoder (default: the one recorded in the collection)");
-  cmd->add_option("--vector-index", f->vector_index, "auto, exact or hnsw (auto: exact up to 50,000 passages)")->capture_default_str();
   cmd->add_option("--queries", f->queries, "BEIR queries.jsonl to run in batch");
   cmd->add_option("--qrels", f->qrels, "Only run the queries listed in this qrels file (TSV or TREC)");
   cmd->add_option("--run-out", f->run_out, "TREC run file to write (batch mode)");
   cmd->add_option("--tag", f->tag, "Run tag (last column of the run)")->capture_default_str();
-  cmd->add_option("--max-length", f->max_length, "Cross-encoder tokens per pair (default: the model's)");
-  cmd->add_option("--threads", f->threads, "Worker threads for the models (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--json", f->json, "JSON output (one object per query)");
   cmd->add_flag("--warmup", f->warmup, "Batch mode: run the queries once untimed before the timed pass (warm latency)");
   cmd->callback([f] { run(*f); });
