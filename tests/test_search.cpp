@@ -212,3 +212,60 @@ TEST(Dense, EmbedderMismatchesAreErrors) {
   }
   fs::remove_all(dir);
 }
+
+TEST(Dense, EmbedMissingBackfillsABm25OnlyCollectionAndResumes) {
+  fs::path dir = temp_dir("backfill");
+  auto docs = fixture_docs();
+  {
+    auto c = Collection::open_or_create(dir, [] {
+      CollectionOptions o;
+      o.chunk.disabled = true;  // same passages as an embedded collection would get without chunking
+      return o;
+    }());
+    c.add(docs);
+    EXPECT_EQ(c.missing_embeddings(), docs.size());
+    EXPECT_THROW(c.embed_missing(), InputError);  // no embedder
+    c.set_embedder(make_bi_encoder_embedder(kBi, {.threads = 1, .batch_size = 32, .pool = nullptr}));
+    // an interrupted backfill: the first batch commits, then the embedder fails
+    size_t calls = 0;
+    EXPECT_THROW(c.embed_missing(5, [&](size_t done, size_t total) {
+      ++calls;
+      EXPECT_EQ(total, docs.size());
+      if (done >= 5) throw std::runtime_error("interrupted");
+    }), std::runtime_error);
+    EXPECT_EQ(calls, 1u);
+    EXPECT_EQ(c.missing_embeddings(), docs.size() - 5);
+  }
+  auto c = Collection::open(dir);
+  EXPECT_FALSE(c.stats().embedder.empty());  // recorded with the first committed batch
+  c.set_embedder(make_bi_encoder_embedder(kBi, {.threads = 1, .batch_size = 32, .pool = nullptr}));
+  EXPECT_EQ(c.embed_missing(4), docs.size() - 5);  // resumes with the rest
+  EXPECT_EQ(c.missing_embeddings(), 0u);
+  EXPECT_EQ(c.embed_missing(), 0u);
+  // every stored vector equals the bi-encoder's embedding of the passage text
+  BiEncoder be(Model::load(kBi), {.threads = 1, .batch_size = 32, .pool = nullptr});
+  const std::string query = "How do I reset my password?";
+  auto q = be.encode({query})[0];
+  auto hits = c.search_dense(q, docs.size());
+  ASSERT_EQ(hits.size(), docs.size());
+  for (const auto& h : hits) {
+    auto e = be.encode({c.passage_text(h.passage)})[0];
+    double dot = 0, nq = 0, ne = 0;
+    for (size_t i = 0; i < e.size(); ++i) dot += q[i] * e[i], nq += q[i] * q[i], ne += e[i] * e[i];
+    EXPECT_NEAR(h.score, dot / std::sqrt(nq * ne), 1e-4) << h.doc_id;
+  }
+  c.add({{"later", "", "a document added after the backfill", ""}});  // adding now embeds too
+  EXPECT_EQ(c.missing_embeddings(), 0u);
+  fs::remove_all(dir);
+  // the CLI: index without a bi-encoder, then embed with --bi-encoder and search densely
+  fs::path cli = temp_dir("backfill-cli");
+  auto r = test::run_cli("index --collection " + cli.string() + " " + test::data("retrieval/corpus.jsonl").string(), "");
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = test::run_cli("index --collection " + cli.string() + " --threads 1 --bi-encoder " + kBi.string(), "");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("embedded "), std::string::npos) << r.out;
+  r = test::run_cli("search --collection " + cli.string() + " --retriever dense --threads 1 --json \"reset password\"", "");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("\"first_stage\""), std::string::npos) << r.out;
+  fs::remove_all(cli);
+}

@@ -98,6 +98,13 @@ class Collection {
   /// Adds a batch in one transaction. Ids already present are skipped (SkipExisting) or replaced (Replace).
   /// Throws InputError for an empty id or a duplicate id within the batch.
   AddResult add(const std::vector<Document>& docs, AddMode mode = AddMode::SkipExisting);
+  /// Embeds the passages that have no embedding yet (a collection first indexed without a bi-encoder, or an
+  /// interrupted backfill) with the embedder set by set_embedder(), `batch` passages per transaction, so an
+  /// interrupted run keeps what it committed and resumes. Records the embedder on the first batch. Returns the
+  /// number embedded; `progress(done, total)` after each batch. Throws InputError without an embedder.
+  size_t embed_missing(size_t batch = 256, const std::function<void(size_t, size_t)>& progress = {});
+  /// Passages without an embedding.
+  size_t missing_embeddings() const;
   /// Deletes documents (one transaction); returns how many existed.
   size_t remove(const std::vector<std::string>& ids);
   std::optional<Document> get(const std::string& id) const;

@@ -230,8 +230,8 @@ AddResult Collection::add(const std::vector<Document>& docs, AddMode mode) {
     throw InputError("collection " + m.dir.string() + " stores embeddings from " + m.embedder_identity +
                      ": adding documents needs that embedder (--bi-encoder)");
   if (emb && m.embedder_identity.empty() && m.live_count > 0)
-    throw InputError("collection " + m.dir.string() + " was indexed without embeddings: index into a new collection with "
-                     "--bi-encoder to search it densely");
+    throw InputError("collection " + m.dir.string() + " was indexed without embeddings: embed its passages first "
+                     "(Collection::embed_missing; `rerank index --collection DIR --bi-encoder MODEL` does it)");
   bool resolve = m.chunk_unit.empty();
   if (resolve) {
     m.chunk_unit = emb ? "model" : "words";
@@ -345,6 +345,58 @@ AddResult Collection::add(const std::vector<Document>& docs, AddMode mode) {
   res.replaced = replaced_dids.size();
   res.passages = ps.size();
   return res;
+}
+
+size_t Collection::missing_embeddings() const {
+  return static_cast<size_t>(impl_->db.scalar("SELECT count(*) FROM passages WHERE embedding IS NULL"));
+}
+
+size_t Collection::embed_missing(size_t batch, const std::function<void(size_t, size_t)>& progress) {
+  Impl& m = *impl_;
+  m.refresh();
+  Embedder* emb = m.embedder.get();
+  if (!emb) throw InputError("embedding the passages of " + m.dir.string() + " needs an embedder (--bi-encoder)");
+  if (batch == 0) batch = 1;
+  std::vector<int64_t> todo;
+  {
+    sql::Stmt s(m.db, "SELECT pid FROM passages WHERE embedding IS NULL ORDER BY pid");
+    while (s.step()) todo.push_back(s.i64(0));
+  }
+  if (todo.empty()) return 0;
+  const size_t dim = emb->dimension();
+  if (m.dim && m.dim != dim)
+    throw InputError("collection " + m.dir.string() + " holds " + std::to_string(m.dim) + "-d embeddings, the embedder gives " +
+                     std::to_string(dim));
+  size_t done = 0;
+  for (size_t i = 0; i < todo.size(); i += batch) {
+    const size_t n = std::min(batch, todo.size() - i);
+    std::vector<std::string> texts;
+    texts.reserve(n);
+    for (size_t j = 0; j < n; ++j) texts.push_back(passage_text(todo[i + j]));
+    auto vecs = emb->embed(texts, EmbedKind::Passage);
+    if (vecs.size() != n) throw Error("embedder returned " + std::to_string(vecs.size()) + " vectors for " + std::to_string(n) + " passages");
+    for (auto& v : vecs) {
+      if (v.size() != dim) throw Error("embedder returned a vector of dimension " + std::to_string(v.size()));
+      index::normalize(v);
+    }
+    sql::Transaction t(m.db);
+    if (m.embedder_identity.empty()) {
+      m.set_meta("embedder", emb->identity());
+      m.set_meta("embedding.dim", std::to_string(dim));
+    }
+    sql::Stmt up(m.db, "UPDATE passages SET embedding = ? WHERE pid = ? AND embedding IS NULL");
+    for (size_t j = 0; j < n; ++j)
+      up.bind_blob(1, std::string_view(reinterpret_cast<const char*>(vecs[j].data()), vecs[j].size() * sizeof(float)))
+          .bind(2, todo[i + j])
+          .exec();
+    t.commit();
+    if (m.embedder_identity.empty()) m.embedder_identity = emb->identity(), m.dim = dim;
+    done += n;
+    if (progress) progress(done, todo.size());
+  }
+  m.vectors.reset();
+  m.mark_written();
+  return done;
 }
 
 size_t Collection::remove(const std::vector<std::string>& ids) {

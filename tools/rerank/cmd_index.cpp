@@ -21,7 +21,8 @@ struct IndexFlags {
 /// "[=====>    ]  45%  12,345 docs  850 docs/s  ETA 0:12" on a terminal, nothing in a pipe.
 class Bar {
  public:
-  explicit Bar(uint64_t total) : total_(total), tty_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  explicit Bar(uint64_t total, const char* unit = "docs")
+      : total_(total), unit_(unit), tty_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
   void update(uint64_t done_bytes, size_t docs, bool force = false) {
     if (!tty_) return;
     auto now = std::chrono::steady_clock::now();
@@ -33,8 +34,8 @@ class Bar {
     std::string bar(static_cast<size_t>(filled), '=');
     if (filled < 30) bar += '>' + std::string(static_cast<size_t>(29 - filled), ' ');
     double eta = frac > 0.001 ? s * (1 - frac) / frac : 0;
-    std::fprintf(stderr, "\r[%s] %3.0f%%  %zu docs  %.0f docs/s  ETA %d:%02d ", bar.c_str(), frac * 100, docs,
-                 s > 0 ? docs / s : 0.0, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+    std::fprintf(stderr, "\r[%s] %3.0f%%  %zu %s  %.0f %s/s  ETA %d:%02d ", bar.c_str(), frac * 100, docs, unit_,
+                 s > 0 ? docs / s : 0.0, unit_, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
     std::fflush(stderr);
   }
   void done() {
@@ -43,6 +44,7 @@ class Bar {
 
  private:
   uint64_t total_;
+  const char* unit_;
   bool tty_;
   std::chrono::steady_clock::time_point start_, last_;
 };
@@ -70,6 +72,17 @@ void run(const IndexFlags& f) {
   }
   else if (!c.stats().embedder.empty() && !f.files.empty()) c.set_embedder(embedder_from_identity(c.stats().embedder, engine));
 
+  if (c.embedder() && c.missing_embeddings() > 0) {  // first embedding of a BM25-only collection, or a resumed one
+    size_t missing = c.missing_embeddings();
+    std::fprintf(stderr, "embedding %zu passages already in the collection\n", missing);
+    Bar eb(missing, "passages");
+    auto te = std::chrono::steady_clock::now();
+    size_t n = c.embed_missing(f.batch, [&](size_t done, size_t) { eb.update(done, done); });
+    eb.update(missing, n, true);
+    eb.done();
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
+    std::printf("embedded %zu passages in %.2f s (%.0f passages/s)\n", n, s, s > 0 ? n / s : 0.0);
+  }
   if (!f.remove.empty()) {
     size_t n = c.remove(f.remove);
     std::printf("removed %zu of %zu documents\n", n, f.remove.size());
@@ -117,10 +130,12 @@ void register_index(CLI::App& app) {
       "running the same command again skips ids already in the collection (--update replaces them instead).\n"
       "Documents longer than the window (the bi-encoder's max length, else --chunk-size words, default 512) are\n"
       "split into overlapping passages on sentence boundaries; search reports each document's best passage.\n"
-      "The collection directory stores collection.sqlite (documents, passages, postings, embeddings).\n\n"
+      "--bi-encoder on a collection indexed without one embeds its passages first (resumable, one transaction per\n"
+      "batch). The collection directory stores collection.sqlite (documents, passages, postings, embeddings).\n\n"
       "Examples:\n"
       "  rerank index --collection scifact-idx corpus.jsonl.gz\n"
       "  rerank index --collection notes --bi-encoder all-MiniLM-L6-v2 docs/*.md\n"
+      "  rerank index --collection notes --bi-encoder all-MiniLM-L6-v2        # embed a BM25-only collection\n"
       "  rerank index --collection notes --delete old-note.md");
   cmd->add_option("-c,--collection", f->collection, "Collection directory (created when missing)")->required();
   cmd->add_option("files", f->files, "Input files");
@@ -142,7 +157,8 @@ void register_index(CLI::App& app) {
   cmd->add_option("--threads", f->threads, "Worker threads for embedding (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--throttle-ms", f->throttle_ms, "")->group("");  // hidden: sleep after each batch (tests)
   cmd->callback([f] {
-    if (f->files.empty() && f->remove.empty()) throw InputError("nothing to do: give input files or --delete IDS");
+    if (f->files.empty() && f->remove.empty() && f->bi_encoder.empty())
+      throw InputError("nothing to do: give input files, --delete IDS, or --bi-encoder MODEL to embed the collection");
     run(*f);
   });
 }
