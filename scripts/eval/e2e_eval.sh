@@ -11,13 +11,13 @@ mkdir -p "$W"
 [ -d "$W/scifact" ] || $B index -c "$W/scifact" $S/corpus.jsonl.gz
 [ -d "$W/cranfield" ] || $B index -c "$W/cranfield" $C/cran.all.1400
 echo "== SciFact test: BM25 k=100 + $(basename "$R")"
-$B eval -c "$W/scifact" --queries $S/queries.jsonl --qrels $S/qrels/test.tsv --k 100 --reranker "$R" --threads "$T" \
+$B eval --collection "$W/scifact" --queries $S/queries.jsonl --qrels $S/qrels/test.tsv --k 100 --reranker "$R" --threads "$T" \
   --warmup --report "$W/report-scifact" --runs-out "$W/runs-scifact"
 echo "== Cranfield: BM25 k=100 + $(basename "$R")"
-$B eval -c "$W/cranfield" --queries $C/cran.qry --qrels $C/cranqrel --k 100 --reranker "$R" --threads "$T" \
+$B eval --collection "$W/cranfield" --queries $C/cran.qry --qrels $C/cranqrel --k 100 --reranker "$R" --threads "$T" \
   --warmup --report "$W/report-cranfield"
 echo "== SciFact sweep"
-$B eval -c "$W/scifact" --queries $S/queries.jsonl --qrels $S/qrels/test.tsv --reranker "$R" --threads "$T" \
+$B eval --collection "$W/scifact" --queries $S/queries.jsonl --qrels $S/qrels/test.tsv --reranker "$R" --threads "$T" \
   --sweep k=10,20,50,100 top-n=3,5,10 --metrics ndcg@10,recall@10,mrr@10 --warmup --report "$W/report-sweep"
 for r in scifact cranfield sweep; do
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1300,5200 \

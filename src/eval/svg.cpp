@@ -119,6 +119,8 @@ std::string svg_histogram(const std::vector<double>& values, const std::string& 
   const double colw = plot_w / bins;
   std::ostringstream o;
   svg_open(o, width, height, title, "chart histogram");
+  o << "<line x1=\"" << left + plot_w / 2 << "\" x2=\"" << left + plot_w / 2 << "\" y1=\"" << top << "\" y2=\""
+    << top + plot_h << "\" stroke=\"#333\" stroke-dasharray=\"3,3\"/>\n";
   for (int b = 0; b < bins; ++b) {
     const double h = plot_h * static_cast<double>(counts[static_cast<size_t>(b)]) / static_cast<double>(cmax);
     const double lo = -amax + bw * b;
@@ -132,8 +134,6 @@ std::string svg_histogram(const std::vector<double>& values, const std::string& 
   }
   o << "<line x1=\"" << left << "\" x2=\"" << left + plot_w << "\" y1=\"" << top + plot_h << "\" y2=\"" << top + plot_h
     << "\" stroke=\"#333\"/>\n";
-  o << "<line x1=\"" << left + plot_w / 2 << "\" x2=\"" << left + plot_w / 2 << "\" y1=\"" << top << "\" y2=\""
-    << top + plot_h << "\" stroke=\"#333\" stroke-dasharray=\"3,3\"/>\n";
   o << "<text x=\"" << left << "\" y=\"" << top + plot_h + 16 << "\" text-anchor=\"start\">" << format_value(-amax, 3) << "</text>\n";
   o << "<text x=\"" << left + plot_w / 2 << "\" y=\"" << top + plot_h + 16 << "\" text-anchor=\"middle\">0</text>\n";
   o << "<text x=\"" << left + plot_w << "\" y=\"" << top + plot_h + 16 << "\" text-anchor=\"end\">" << format_value(amax, 3)
