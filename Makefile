@@ -6,7 +6,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config python3 \
   libopenblas-dev libdnnl-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev \
-  libsqlite3-dev libstemmer-dev zlib1g-dev libcurl4-openssl-dev libcpp-httplib-dev libfaiss-dev libssl-dev libhwy-dev
+  libsqlite3-dev libstemmer-dev zlib1g-dev libcurl4-openssl-dev libcpp-httplib-dev libfaiss-dev libssl-dev libhwy-dev \
+  chromium fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps configure build test demo sanitize bench clean

@@ -72,7 +72,7 @@ TEST(EvalCli, TwoRunsTableAndComparison) {
                        " --metrics NDCG@10,P_5 --per-query --permutations 500",
                    "");
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* s : {"metric", "ndcg@10", "p@5", "diff", "p(t-test)", "p(rand)", "win/tie/loss", "1/1/1", "queries"})
+  for (const char* s : {"metric", "ndcg@10", "p@5", "diff", "p (t-test)", "p (randomization)", "wins / ties / losses", "1 / 1 / 1", "queries"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
   EXPECT_NE(r.out.find("toy_b.trec\tq4\t"), std::string::npos) << r.out;  // per-query rows
   EXPECT_NE(r.err.find("not in the run"), std::string::npos) << r.err;   // q3 missing, said on stderr

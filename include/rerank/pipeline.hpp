@@ -69,6 +69,21 @@ class Pipeline {
   SearchResult search(const std::string& query);
   const PipelineOptions& options() const { return options_; }
 
+  // The stages one at a time (search() is retrieve -> score -> rerank_order); the evaluation times them apart.
+  /// The first stage alone: the top `depth` candidates (0 = options().k), ranks from 1, first_* = own rank/score.
+  std::vector<RankedItem> retrieve(const std::string& query, size_t depth = 0);
+  /// The reranker's scores of `candidates` (each one's passage text), in their order. Throws Error without a
+  /// reranker or when it returns a wrong number of scores.
+  std::vector<float> score(const std::string& query, const std::vector<RankedItem>& candidates);
+  /// `candidates` ordered by `scores` descending (ties keep the candidates' order), the first `top_n` kept
+  /// (0 = all), ranks renumbered from 1, score = the reranker's: search()'s `reranked`.
+  static std::vector<RankedItem> rerank_order(const std::vector<RankedItem>& candidates, const std::vector<float>& scores,
+                                              size_t top_n);
+  bool has_reranker() const { return reranker_ != nullptr; }
+  /// The reranker's name ("" without one).
+  std::string reranker_name() const { return reranker_ ? reranker_->name() : std::string(); }
+  Collection& collection() { return collection_; }
+
  private:
   std::vector<Hit> first_stage(const std::string& query, size_t depth);
   Collection& collection_;

@@ -35,30 +35,52 @@ std::vector<Hit> Pipeline::first_stage(const std::string& query, size_t depth) {
   return {};
 }
 
-SearchResult Pipeline::search(const std::string& query) {
-  SearchResult r;
-  auto hits = first_stage(query, options_.k);
-  r.first_stage.reserve(hits.size());
+std::vector<RankedItem> Pipeline::retrieve(const std::string& query, size_t depth) {
+  auto hits = first_stage(query, depth ? depth : options_.k);
+  std::vector<RankedItem> out;
+  out.reserve(hits.size());
   for (size_t i = 0; i < hits.size(); ++i)
-    r.first_stage.push_back({i + 1, hits[i].doc_id, hits[i].passage, hits[i].passage_index, hits[i].score, i + 1, hits[i].score});
-  if (!reranker_) return r;
-  r.has_reranker = true;
-  if (hits.empty()) return r;
+    out.push_back({i + 1, hits[i].doc_id, hits[i].passage, hits[i].passage_index, hits[i].score, i + 1, hits[i].score});
+  return out;
+}
+
+std::vector<float> Pipeline::score(const std::string& query, const std::vector<RankedItem>& candidates) {
+  if (!reranker_) throw Error("Pipeline::score: the pipeline has no reranker");
+  if (candidates.empty()) return {};
   std::vector<std::string> texts;
-  texts.reserve(hits.size());
-  for (const auto& h : hits) texts.push_back(collection_.passage_text(h.passage));
+  texts.reserve(candidates.size());
+  for (const auto& c : candidates) texts.push_back(collection_.passage_text(c.passage));
   std::vector<float> scores = reranker_->score(query, texts);
   if (scores.size() != texts.size())
     throw Error("reranker " + reranker_->name() + " returned " + std::to_string(scores.size()) + " scores for " +
                 std::to_string(texts.size()) + " documents");
-  std::vector<size_t> order(hits.size());
+  return scores;
+}
+
+std::vector<RankedItem> Pipeline::rerank_order(const std::vector<RankedItem>& candidates, const std::vector<float>& scores,
+                                               size_t top_n) {
+  if (scores.size() != candidates.size())
+    throw Error("rerank_order: " + std::to_string(scores.size()) + " scores for " + std::to_string(candidates.size()) + " candidates");
+  std::vector<size_t> order(candidates.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
-  size_t n = options_.top_n ? std::min(options_.top_n, order.size()) : order.size();
+  const size_t n = top_n ? std::min(top_n, order.size()) : order.size();
+  std::vector<RankedItem> out;
+  out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    const auto& f = r.first_stage[order[i]];
-    r.reranked.push_back({i + 1, f.doc_id, f.passage, f.passage_index, scores[order[i]], f.rank, f.score});
+    const auto& f = candidates[order[i]];
+    out.push_back({i + 1, f.doc_id, f.passage, f.passage_index, scores[order[i]], f.rank, f.score});
   }
+  return out;
+}
+
+SearchResult Pipeline::search(const std::string& query) {
+  SearchResult r;
+  r.first_stage = retrieve(query, options_.k);
+  if (!reranker_) return r;
+  r.has_reranker = true;
+  if (r.first_stage.empty()) return r;
+  r.reranked = rerank_order(r.first_stage, score(query, r.first_stage), options_.top_n);
   return r;
 }
 

@@ -54,16 +54,18 @@ void read_json_lines(std::istream& in, const std::string& source, size_t chunk,
 /// A required string field of a JSON-lines object, with a message naming the line and field.
 std::string field(const nlohmann::json& j, const char* key, const std::string& source, size_t line);
 
-/// A progress line on stderr, only when stderr is a terminal: "<label>: N done, R/s".
+/// A progress line on stderr, only when stderr is a terminal (quiet in pipes): "<label>: N done, R/s", or with a
+/// total "<label> [=========>          ]  45%  135/300  12.3/s  ETA 0:12".
 class Progress {
  public:
-  explicit Progress(std::string label);
+  explicit Progress(std::string label, size_t total = 0);
   void add(size_t n);
   void finish();
  private:
+  void draw(bool final);
   std::string label_;
   bool tty_;
-  size_t done_ = 0;
+  size_t done_ = 0, total_ = 0;
   std::chrono::steady_clock::time_point start_, last_;
 };
 

@@ -1,4 +1,5 @@
 #include <unistd.h>
+#include <algorithm>
 
 #include "cli.hpp"
 
@@ -51,24 +52,43 @@ std::string field(const nlohmann::json& j, const char* key, const std::string& s
   return it->get<std::string>();
 }
 
-Progress::Progress(std::string label)
-    : label_(std::move(label)), tty_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()), last_(start_) {}
+Progress::Progress(std::string label, size_t total)
+    : label_(std::move(label)), tty_(isatty(STDERR_FILENO) == 1), total_(total), start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
 
 void Progress::add(size_t n) {
   done_ += n;
   if (!tty_) return;
   auto now = std::chrono::steady_clock::now();
-  if (now - last_ < std::chrono::milliseconds(200)) return;
+  if (now - last_ < std::chrono::milliseconds(200) && done_ != total_) return;
   last_ = now;
-  double s = std::chrono::duration<double>(now - start_).count();
-  std::fprintf(stderr, "\r%s: %zu done, %.1f/s ", label_.c_str(), done_, s > 0 ? done_ / s : 0.0);
+  draw(false);
+}
+
+void Progress::draw(bool final) {
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = s > 0 ? static_cast<double>(done_) / s : 0.0;
+  if (total_ == 0) {
+    if (final) std::fprintf(stderr, "\r%s: %zu done in %.2f s (%.1f/s)\n", label_.c_str(), done_, s, rate);
+    else std::fprintf(stderr, "\r%s: %zu done, %.1f/s ", label_.c_str(), done_, rate);
+    std::fflush(stderr);
+    return;
+  }
+  const double frac = std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_));
+  const int width = 30, filled = static_cast<int>(frac * width);
+  std::string bar(static_cast<size_t>(filled), '=');
+  if (filled < width) bar += '>' + std::string(static_cast<size_t>(width - 1 - filled), ' ');
+  const double left = rate > 0 ? static_cast<double>(total_ - std::min(done_, total_)) / rate : 0.0;
+  const int t = static_cast<int>(final ? s : left);
+  std::fprintf(stderr, "\r%s [%s] %3.0f%%  %zu/%zu  %.1f/s  %s %d:%02d ", label_.c_str(), bar.c_str(), frac * 100, done_, total_,
+               rate, final ? "took" : "ETA", t / 60, t % 60);
+  if (final) std::fprintf(stderr, "\n");
   std::fflush(stderr);
 }
 
 void Progress::finish() {
   if (!tty_ || done_ == 0) return;
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  std::fprintf(stderr, "\r%s: %zu done in %.2f s (%.1f/s)\n", label_.c_str(), done_, s, s > 0 ? done_ / s : 0.0);
+  draw(true);
 }
 
 void emit(const nlohmann::ordered_json& j) {

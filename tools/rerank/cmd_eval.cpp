@@ -1,70 +1,15 @@
-// rerank eval: trec_eval-exact metrics of TREC runs against qrels, side by side, with paired significance tests.
-#include <cmath>
+// rerank eval: trec_eval-exact metrics against qrels. Two modes: TREC run files side by side (this file), or end
+// to end (--collection: cmd_eval_pipeline.cpp), with paired significance tests and HTML/Markdown reports.
 #include <cstdio>
 #include <filesystem>
 
-#include "cli.hpp"
-#include "rerank/eval.hpp"
+#include "cmd_eval.hpp"
 
 namespace rerank::cli {
 
 namespace {
 
-struct EvalFlags {
-  std::string qrels;
-  std::vector<std::string> runs;
-  std::string metrics = eval::kDefaultMetrics;
-  std::string qrels_format = "auto";
-  bool json = false;
-  bool per_query = false;
-  bool complete = false;
-  int relevance_level = 1;
-  size_t permutations = 10000;
-  uint64_t seed = 42;
-  std::string report;
-};
-
-nlohmann::ordered_json number(double v) {
-  if (std::isnan(v)) return nullptr;
-  if (std::isinf(v)) return v > 0 ? 1e308 : -1e308;
-  return v;
-}
-
-std::string pad(const std::string& s, size_t w, bool right) {
-  if (s.size() >= w) return s;
-  return right ? std::string(w - s.size(), ' ') + s : s + std::string(w - s.size(), ' ');
-}
-
-std::string f4(double v) {
-  if (std::isnan(v)) return "n/a";
-  char b[48];
-  std::snprintf(b, sizeof b, "%.4f", v);
-  return b;
-}
-
-std::string fp(double v) {
-  if (std::isnan(v)) return "n/a";
-  char b[48];
-  if (v < 0.0001) std::snprintf(b, sizeof b, "%.1e", v);
-  else std::snprintf(b, sizeof b, "%.4f", v);
-  return b;
-}
-
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> w;
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (w.size() <= i) w.push_back(0);
-      w[i] = std::max(w[i], r[i].size());
-    }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) line += (i ? "  " : "") + pad(r[i], w[i], i > 0);
-    std::printf("%s\n", line.c_str());
-  }
-}
-
-void run_eval(const EvalFlags& f) {
+void run_files(const EvalFlags& f) {
   auto metrics = eval::parse_metrics(f.metrics);
   eval::Qrels qrels = eval::read_qrels(f.qrels, eval::parse_qrels_format(f.qrels_format));
   eval::Options opts{f.relevance_level, f.complete};
@@ -112,57 +57,21 @@ void run_eval(const EvalFlags& f) {
       c["run"] = evs[r + 1].run;
       c["queries"] = cmps[r].empty() ? 0 : cmps[r][0].n;
       nlohmann::ordered_json m;
-      for (const auto& x : cmps[r]) {
-        m[x.metric] = {{"baseline", x.mean_a}, {"run", x.mean_b},      {"diff", x.diff},
-                       {"t", number(x.ttest.t)}, {"p_ttest", number(x.ttest.p)}, {"p_randomization", number(x.p_randomization)},
-                       {"wins", x.wins},         {"ties", x.ties},    {"losses", x.losses}};
-      }
+      for (const auto& x : cmps[r]) m[x.metric] = comparison_json(x);
       c["metrics"] = m;
       out["comparisons"].push_back(c);
     }
     emit(out);
   } else {
-    std::vector<std::vector<std::string>> rows;
-    std::vector<std::string> head{"metric"};
-    for (const auto& ev : evs) head.push_back(ev.run);
-    if (evs.size() == 2) {
-      head.push_back("diff");
-      head.push_back("p(t-test)");
-      head.push_back("p(rand)");
-      head.push_back("win/tie/loss");
-    }
-    rows.push_back(head);
-    for (size_t m = 0; m < metrics.size(); ++m) {
-      std::vector<std::string> row{metrics[m].name};
-      for (const auto& ev : evs) row.push_back(f4(ev.mean(m)));
-      if (evs.size() == 2) {
-        const auto& c = cmps[0][m];
-        char d[32];
-        std::snprintf(d, sizeof d, "%+.4f", c.diff);
-        row.push_back(d);
-        row.push_back(fp(c.ttest.p));
-        row.push_back(fp(c.p_randomization));
-        row.push_back(std::to_string(c.wins) + "/" + std::to_string(c.ties) + "/" + std::to_string(c.losses));
-      }
-      rows.push_back(row);
-    }
-    std::vector<std::string> qrow{"queries"};
-    for (const auto& ev : evs) qrow.push_back(std::to_string(ev.query_ids.size()));
-    rows.push_back(qrow);
-    print_table(rows);
-    if (evs.size() > 2) {
+    eval::Table means = eval::means_table(evs, cmps);
+    means.title.clear();
+    std::printf("%s", means.text().c_str());
+    if (evs.size() > 2)
       for (size_t r = 0; r < cmps.size(); ++r) {
-        std::printf("\n%s vs %s\n", evs[r + 1].run.c_str(), evs[0].run.c_str());
-        std::vector<std::vector<std::string>> cr{{"metric", "diff", "p(t-test)", "p(rand)", "win/tie/loss"}};
-        for (const auto& c : cmps[r]) {
-          char d[32];
-          std::snprintf(d, sizeof d, "%+.4f", c.diff);
-          cr.push_back({c.metric, d, fp(c.ttest.p), fp(c.p_randomization),
-                        std::to_string(c.wins) + "/" + std::to_string(c.ties) + "/" + std::to_string(c.losses)});
-        }
-        print_table(cr);
+        eval::Table t = eval::comparison_table(evs[0].run, evs[r + 1].run, cmps[r]);
+        t.note.clear();
+        std::printf("\n%s", t.text().c_str());
       }
-    }
     for (const auto& ev : evs) {
       if (!ev.missing.empty() && !f.complete)
         std::fprintf(stderr, "rerank: note: %s: %zu qrels queries are not in the run and are not averaged (--complete counts them as 0)\n",
@@ -186,37 +95,77 @@ void run_eval(const EvalFlags& f) {
   }
 }
 
+void run_eval(const EvalFlags& f) {
+  const bool files = !f.runs.empty(), e2e = !f.collection.empty();
+  if (files && e2e) throw InputError("--run (evaluate run files) and --collection (run the pipeline) are two modes: give one");
+  if (!files && !e2e)
+    throw InputError("give --run RUN.trec (evaluate run files) or --collection DIR --queries FILE (run the pipeline end to end)");
+  if (files) {
+    const std::pair<const char*, bool> e2e_only[] = {{"--queries", !f.queries.empty()}, {"--sweep", !f.sweep.empty()},
+                                                     {"--runs-out", !f.runs_out.empty()}, {"--reranker", !f.reranker.empty()},
+                                                     {"--warmup", f.warmup}};
+    for (const auto& [flag, given] : e2e_only)
+      if (given) throw InputError(std::string(flag) + " belongs to the end-to-end mode (--collection), not to --run");
+    run_files(f);
+  } else {
+    if (f.queries.empty()) throw InputError("--collection needs --queries FILE (BEIR queries.jsonl, TREC topics or SMART .QRY)");
+    if (f.complete) throw InputError("--complete is for run files; end to end, every judged query is run and averaged");
+    run_eval_pipeline(f);
+  }
+}
+
 }  // namespace
 
 void register_eval(CLI::App& app) {
   auto f = std::make_shared<EvalFlags>();
-  CLI::App* cmd = app.add_subcommand("eval", "Score TREC runs against relevance judgments (trec_eval semantics), compare them with significance tests");
+  CLI::App* cmd = app.add_subcommand(
+      "eval", "Evaluate retrieval against relevance judgments (trec_eval semantics): TREC run files, or the pipeline end to end");
   cmd->footer(
-      "Qrels: BEIR TSV (header query-id, corpus-id, score) or TREC `qid 0 docid rel`, auto-detected; also Cranfield's\n"
-      "cranqrel (codes 1..4 -> relevance 4..1, -1 -> 0) and CISI.REL (--qrels-format). Runs: TREC `qid Q0 docid rank\n"
-      "score tag`. Documents are ranked by score, ties by document id descending, as trec_eval does; a document twice\n"
-      "in one query is an error. Relevance >= --relevance-level counts as relevant; nDCG uses the relevance as gain.\n"
-      "Means are over the queries in both the run and the qrels (trec_eval's default); --complete averages over all\n"
-      "qrels queries (trec_eval -c). With two or more runs, each is compared with the first: difference, two-sided\n"
-      "paired t-test and randomization test p-values, and per-query wins/ties/losses.\n"
+      "Run files: each --run is scored against --qrels and compared with the first (difference, two-sided paired\n"
+      "t-test and randomization test p-values, per-query wins/ties/losses). Means are over the queries in both the run\n"
+      "and the qrels (trec_eval's default); --complete averages over all qrels queries (trec_eval -c).\n"
+      "End to end (--collection DIR --queries FILE): runs every query that has judgments through the first stage\n"
+      "(--retriever, --k) and the --reranker, and reports both stages side by side with the difference and its\n"
+      "significance, plus latency p50/p95 per query. The reranked run is what `rerank search --top-n N` returns: the\n"
+      "k candidates ordered by the reranker, CUT at top-n (default: all k, nothing cut), so with top-n < k metrics\n"
+      "deeper than top-n see only top-n documents. Queries without judgments are skipped; a query whose first stage\n"
+      "finds nothing counts 0. --sweep runs a grid (the first stage once per k, each candidate scored once per\n"
+      "query) and reports quality and latency per cell, so you see where more candidates stop paying.\n"
+      "Qrels: BEIR TSV or TREC `qid 0 docid rel`, auto-detected; also cranqrel and CISI.REL (--qrels-format).\n"
+      "Queries: BEIR JSONL, TREC <top> topics, SMART .QRY (cran.qry: ids are positions, as cranqrel numbers them).\n"
+      "Documents are ranked by score, ties by document id descending, as trec_eval does. nDCG gain = relevance.\n"
       "Metrics: ndcg@K map@K map mrr@K p@K recall@K rprec hit@K (or trec_eval names: ndcg_cut_10, P_5, recip_rank...).\n\n"
       "Examples:\n"
-      "  rerank eval --qrels qrels/test.tsv --run bm25.trec\n"
       "  rerank eval --qrels qrels/test.tsv --run bm25.trec --run reranked.trec --metrics ndcg@10,p@3 --report out/\n"
-      "  rerank eval --qrels qrels/test.tsv --run bm25.trec --json    # {\"runs\": [{\"run\": ..., \"metrics\": {\"ndcg@10\": ...}}], ...}");
+      "  rerank eval --qrels qrels/test.tsv --run bm25.trec --json    # {\"runs\": [{\"run\": ..., \"metrics\": {...}}], ...}\n"
+      "  rerank eval --collection scifact-idx --queries queries.jsonl --qrels qrels/test.tsv \\\n"
+      "      --k 100 --reranker cross-encoder/ms-marco-MiniLM-L-6-v2 --report out/\n"
+      "  rerank eval --collection scifact-idx --queries queries.jsonl --qrels qrels/test.tsv \\\n"
+      "      --reranker ms-marco-MiniLM-L-6-v2 --sweep k=10,20,50,100 top-n=3,5,10 --metrics ndcg@10,recall@10\n"
+      "  rerank eval --collection cran-idx --queries cran.qry --qrels cranqrel --k 50 --runs-out runs/");
   cmd->add_option("--qrels", f->qrels, "Relevance judgments file")->required();
-  cmd->add_option("--run", f->runs, "TREC run file (repeat to compare; the first is the baseline)")->required();
+  cmd->add_option("--run", f->runs, "TREC run file (repeat to compare; the first is the baseline)");
   cmd->add_option("--metrics", f->metrics, "Comma-separated metrics")->capture_default_str();
   cmd->add_option("--qrels-format", f->qrels_format, "auto, trec, beir, cranfield or cisi")->capture_default_str();
-  cmd->add_flag("--json", f->json, "Print one JSON object instead of a table");
+  cmd->add_flag("--json", f->json, "Print one JSON object instead of tables");
   cmd->add_flag("--per-query", f->per_query, "Also print every query's values");
-  cmd->add_flag("-c,--complete", f->complete, "Average over every qrels query; queries missing from a run count 0");
+  cmd->add_flag("-c,--complete", f->complete, "Run files: average over every qrels query; queries missing from a run count 0");
   cmd->add_option("--relevance-level", f->relevance_level, "Minimum relevance counted as relevant (trec_eval -l)")
       ->capture_default_str()
       ->check(CLI::Range(-1000000, 1000000));
   cmd->add_option("--permutations", f->permutations, "Randomization test permutations")->capture_default_str()->check(CLI::Range(1, 10000000));
   cmd->add_option("--seed", f->seed, "Randomization test seed")->capture_default_str();
   cmd->add_option("--report", f->report, "Write DIR/report.html (self-contained) and DIR/report.md with tables and SVG charts");
+  // End to end
+  cmd->add_option("--collection", f->collection, "End to end: collection directory (made by rerank index)")->group("End to end");
+  cmd->add_option("--queries", f->queries, "End to end: queries (BEIR JSONL, TREC topics or SMART .QRY)")->group("End to end");
+  cmd->add_option("--queries-format", f->queries_format, "auto, beir, trec, cranfield or smart")->capture_default_str()->group("End to end");
+  cmd->add_option("--sweep", f->sweep, "End to end: grid, e.g. --sweep k=10,20,50,100 top-n=3,5,10 (top-n also \"all\")")
+      ->group("End to end");
+  cmd->add_option("--runs-out", f->runs_out, "End to end: write the TREC run of every stage and cell into DIR")->group("End to end");
+  cmd->add_flag("--warmup", f->warmup, "End to end: run every query's first stage (and the reranker once) untimed first")
+      ->group("End to end");
+  f->add(cmd, "Results kept after reranking; the rest is cut (default: all k)", false);
   cmd->callback([f] { run_eval(*f); });
 }
 
