@@ -10,9 +10,11 @@
 
 #include "clients/http_client.hpp"
 #include "local_server.hpp"
+#include "test_util.hpp"
 
 using rerank::RemoteError;
 using rerank::test::LocalServer;
+using rerank::test::error_of;
 using rerank::test::seconds_since;
 namespace http = rerank::http;
 
@@ -24,15 +26,6 @@ http::Policy fast(int attempts, double timeout = 5) {
   p.max_attempts = attempts;
   p.backoff_seconds = 0.01;
   return p;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const RemoteError& e) {
-    return e.what();
-  }
-  return "(no RemoteError)";
 }
 
 }  // namespace
@@ -99,7 +92,7 @@ TEST(HttpClient, TimesOutAfterMaxAttempts) {
   });
   http::Client c(fast(2, 0.25), "slow service");
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string m = error_of([&] { c.post_json(srv.url() + "/slow", "{}"); });
+  const std::string m = error_of<RemoteError>([&] { c.post_json(srv.url() + "/slow", "{}"); });
   EXPECT_LT(seconds_since(t0), 1.1);
   EXPECT_NE(m.find("slow service at " + srv.url() + "/slow"), std::string::npos) << m;
   EXPECT_NE(m.find("timed out after 0.25 s"), std::string::npos) << m;
@@ -122,20 +115,20 @@ TEST(HttpClient, ClientErrorsAreNotRetried) {
     });
   });
   http::Client c(fast(4), "svc");
-  std::string m = error_of([&] { c.post_json(srv.url() + "/auth", "{}"); });
+  std::string m = error_of<RemoteError>([&] { c.post_json(srv.url() + "/auth", "{}"); });
   EXPECT_NE(m.find("HTTP 401: invalid api token (check the API key)"), std::string::npos) << m;
   EXPECT_EQ(calls.load(), 1);
-  m = error_of([&] { c.post_json(srv.url() + "/bad", "{}"); });
+  m = error_of<RemoteError>([&] { c.post_json(srv.url() + "/bad", "{}"); });
   EXPECT_NE(m.find("HTTP 400: plain text problem"), std::string::npos) << m;
   EXPECT_EQ(calls.load(), 2);
-  m = error_of([&] { c.get(srv.url() + "/nothing-here"); });
+  m = error_of<RemoteError>([&] { c.get(srv.url() + "/nothing-here"); });
   EXPECT_NE(m.find("HTTP 404"), std::string::npos) << m;
 }
 
 TEST(HttpClient, RefusedConnectionsAreRetriedThenReported) {
   http::Client c(fast(2, 2), "svc");
   const std::string url = "http://127.0.0.1:" + std::to_string(rerank::test::unused_port()) + "/x";
-  const std::string m = error_of([&] { c.get(url); });
+  const std::string m = error_of<RemoteError>([&] { c.get(url); });
   EXPECT_NE(m.find("svc at " + url), std::string::npos) << m;
   EXPECT_NE(m.find("gave up after 2 attempts"), std::string::npos) << m;
   EXPECT_EQ(c.requests(), 2u);
@@ -168,13 +161,13 @@ TEST(HttpClient, StreamsA2xxBodyToTheSink) {
   // a sink that aborts: not retried, its message reported
   http::Client c2(fast(3), "svc");
   q.on_data = [](const http::Response&, std::string_view) { return std::string("disk full"); };
-  const std::string m = error_of([&] { c2.send(q); });
+  const std::string m = error_of<RemoteError>([&] { c2.send(q); });
   EXPECT_NE(m.find("disk full"), std::string::npos) << m;
   EXPECT_EQ(c2.requests(), 1u);
   // a collected body over the limit aborts
   q.on_data = nullptr;
   q.max_body_bytes = 1000;
-  EXPECT_NE(error_of([&] { c2.send(q); }).find("larger than"), std::string::npos);
+  EXPECT_NE(error_of<RemoteError>([&] { c2.send(q); }).find("larger than"), std::string::npos);
 }
 
 TEST(HttpClient, Helpers) {

@@ -20,6 +20,7 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace rerank;
+using rerank::test::error_of;
 using rerank::test::LocalServer;
 
 namespace {
@@ -87,20 +88,7 @@ std::vector<float> local_logits(const std::string& q, const std::vector<std::str
   return out;
 }
 
-fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("rerank-remote-" + std::to_string(::getpid()) + "-" + name);
-  fs::remove_all(p);
-  return p;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const RemoteError& e) {
-    return e.what();
-  }
-  return "(no RemoteError)";
-}
+fs::path temp_dir(const std::string& name) { return test::temp_path("rerank-remote", name); }
 
 }  // namespace
 
@@ -122,7 +110,7 @@ TEST_F(Remote, CohereScoresAreSigmoidOfTheCrossEncoderLogits) {
   EXPECT_TRUE(r->score(kQuery, {}).empty());
   // an unknown model: the server's 404 message, no retry
   auto bad = make_reranker("cohere:no-such-model", BackendOptions{.remote = remote(base())});
-  const std::string m = error_of([&] { bad->score(kQuery, kDocs); });
+  const std::string m = error_of<RemoteError>([&] { bad->score(kQuery, kDocs); });
   EXPECT_NE(m.find("HTTP 404"), std::string::npos) << m;
   EXPECT_NE(m.find("no-such-model"), std::string::npos) << m;
   EXPECT_NE(m.find(base() + "/v2/rerank"), std::string::npos) << m;
@@ -146,7 +134,7 @@ TEST_F(Remote, CohereSendsTheKeyAndReportsA401) {
   ro.api_key = "wrong";
   auto r = make_reranker("cohere:ce-tiny", BackendOptions{.remote = ro});
   const uint64_t before = keyed.stats().requests;
-  const std::string m = error_of([&] { r->score(kQuery, kDocs); });
+  const std::string m = error_of<RemoteError>([&] { r->score(kQuery, kDocs); });
   EXPECT_NE(m.find("HTTP 401"), std::string::npos) << m;
   EXPECT_EQ(answered_since(keyed, before, 1), 1u);  // not retried
   // the key from the environment
@@ -385,14 +373,14 @@ TEST(RemoteFake, A413HalvesTheBatch) {
   Fake h;
   h.max_items = 0;  // nothing fits: the 413 is reported
   auto one = make_cohere_reranker("m", h.options());
-  EXPECT_NE(error_of([&] { one->score("q", {"a", "b"}); }).find("HTTP 413: too many texts"), std::string::npos);
+  EXPECT_NE(error_of<RemoteError>([&] { one->score("q", {"a", "b"}); }).find("HTTP 413: too many texts"), std::string::npos);
 }
 
 TEST(RemoteFake, AServiceSlowerThanTheTimeoutFailsClearlyAfterMaxAttempts) {
   Fake f;
   f.delay_ms = 1000;
   auto r = make_cohere_reranker("m", f.options(3, 0.2));
-  const std::string m = error_of([&] { r->score("q", {"a"}); });
+  const std::string m = error_of<RemoteError>([&] { r->score("q", {"a"}); });
   EXPECT_NE(m.find("Cohere rerank (cohere:m) at " + f.srv.url() + "/v2/rerank"), std::string::npos) << m;
   EXPECT_NE(m.find("timed out after 0.2 s"), std::string::npos) << m;
   EXPECT_NE(m.find("gave up after 3 attempts"), std::string::npos) << m;
@@ -404,13 +392,13 @@ TEST(RemoteFake, A401IsReportedAtOnce) {
   f.status = 401;
   f.body = R"({"message": "invalid api token"})";
   auto r = make_cohere_reranker("m", f.options());
-  const std::string m = error_of([&] { r->score("q", {"a"}); });
+  const std::string m = error_of<RemoteError>([&] { r->score("q", {"a"}); });
   EXPECT_NE(m.find("HTTP 401: invalid api token"), std::string::npos) << m;
   EXPECT_EQ(f.calls.load(), 1);
   RemoteOptions o = f.options();
   o.base_url += "/v1";
   auto e = make_openai_embedder("m", o);
-  EXPECT_NE(error_of([&] { e->embed({"a"}, EmbedKind::Query); }).find("HTTP 401"), std::string::npos);
+  EXPECT_NE(error_of<RemoteError>([&] { e->embed({"a"}, EmbedKind::Query); }).find("HTTP 401"), std::string::npos);
   EXPECT_EQ(f.calls.load(), 2);
 }
 
@@ -433,7 +421,7 @@ TEST(RemoteFake, MalformedCohereAnswersAreClearErrors) {
     Fake f;
     f.body = body;
     auto r = make_cohere_reranker("m", f.options());
-    const std::string m = error_of([&] { r->score("q", {"a", "b"}); });
+    const std::string m = error_of<RemoteError>([&] { r->score("q", {"a", "b"}); });
     EXPECT_NE(m.find(want), std::string::npos) << body << " -> " << m;
     EXPECT_NE(m.find(f.srv.url() + "/v2/rerank"), std::string::npos) << m;
     EXPECT_EQ(f.calls.load(), 1) << "malformed answers are not retried";
@@ -458,7 +446,7 @@ TEST(RemoteFake, MalformedEmbeddingAnswersAreClearErrors) {
     RemoteOptions o = f.options();
     o.base_url += "/v1";
     auto e = make_openai_embedder("m", o);
-    const std::string m = error_of([&] { e->embed({"a", "b"}, EmbedKind::Passage); });
+    const std::string m = error_of<RemoteError>([&] { e->embed({"a", "b"}, EmbedKind::Passage); });
     EXPECT_NE(m.find(want), std::string::npos) << body << " -> " << m;
   }
 }

@@ -23,24 +23,12 @@ const fs::path kCe = test::data("encoders/models/ce-tiny");
 const fs::path kBi = test::data("encoders/models/bi-tiny-mean");
 const std::string kQuery = "How do I reset my password?";
 
-fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("rerank-search-route-" + std::to_string(::getpid()) + "-" + name);
-  fs::remove_all(p);
-  return p;
-}
-
-std::vector<Document> fixture_docs() {
-  std::vector<Document> docs;
-  for (const auto& j : test::read_jsonl(test::data("retrieval/corpus.jsonl"))) docs.push_back({j["_id"], j["title"], j["text"], ""});
-  return docs;
-}
-
 /// The fixture corpus, with embeddings (dense = true) or BM25 only.
 fs::path make_collection(const std::string& name, bool dense) {
-  fs::path d = temp_dir(name);
+  fs::path d = test::temp_path("rerank-search-route", name);
   auto c = Collection::open_or_create(d);
   if (dense) c.set_embedder(make_bi_encoder_embedder(kBi, {.threads = 1}));
-  c.add(fixture_docs());
+  c.add(test::fixture_documents());
   return d;
 }
 

@@ -26,24 +26,16 @@ class CohereReranker : public Reranker {
 
   std::vector<float> score(const std::string& query, const std::vector<std::string>& documents) override {
     std::vector<float> out(documents.size());
-    for (size_t start = 0; start < documents.size();) {
-      const size_t n = std::min(batch_, documents.size() - start);
+    remote::in_batches(documents.size(), batch_, [&](size_t start, size_t n) {
       nlohmann::json body;
       body["model"] = model_;
       body["query"] = query;
       body["documents"] = std::vector<std::string>(documents.begin() + start, documents.begin() + start + n);
       body["top_n"] = n;
-      http::Response r;
-      try {
-        r = client_.post_json(url_, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), http::bearer(key_));
-      } catch (const RemoteError& e) {
-        if (e.status() != 413 || n == 1) throw;
-        batch_ = n / 2;  // the service takes fewer documents per request (e.g. rerank serve --max-documents)
-        continue;
-      }
+      http::Response r =
+          client_.post_json(url_, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), http::bearer(key_));
       parse(http::parse_json(r, what_, url_), n, out.data() + start);
-      start += n;
-    }
+    });
     return out;
   }
 
@@ -51,26 +43,13 @@ class CohereReranker : public Reranker {
 
  private:
   void parse(const nlohmann::json& j, size_t n, float* scores) const {
-    if (!j.is_object()) remote::malformed(what_, url_, "expected a JSON object");
-    auto res = j.find("results");
-    if (res == j.end() || !res->is_array()) remote::malformed(what_, url_, "no \"results\" list");
-    if (res->size() != n)
-      remote::malformed(what_, url_, std::to_string(res->size()) + " results for " + std::to_string(n) + " documents sent");
-    std::vector<bool> seen(n, false);
-    for (size_t i = 0; i < n; ++i) {
-      const nlohmann::json& item = (*res)[i];
-      const std::string at = "results[" + std::to_string(i) + "]";
-      if (!item.is_object()) remote::malformed(what_, url_, at + " is not an object");
-      auto idx = item.find("index");
-      if (idx == item.end()) remote::malformed(what_, url_, at + " has no \"index\"");
-      const size_t k = remote::index_in_range(*idx, n, at + ".index", what_, url_);
-      if (seen[k]) remote::malformed(what_, url_, "document " + std::to_string(k) + " appears twice in the results");
-      seen[k] = true;
-      auto s = item.find("relevance_score");
-      if (s == item.end() || !s->is_number() || !std::isfinite(s->get<double>()))
-        remote::malformed(what_, url_, at + ".relevance_score must be a finite number");
-      scores[k] = s->get<float>();
-    }
+    remote::for_each_indexed(j, "results", n, {"results", "document", "appears twice in the results"}, what_, url_,
+                             [&](size_t k, const nlohmann::json& item, const std::string& at) {
+                               auto s = item.find("relevance_score");
+                               if (s == item.end() || !s->is_number() || !std::isfinite(s->get<double>()))
+                                 remote::malformed(what_, url_, at + ".relevance_score must be a finite number");
+                               scores[k] = s->get<float>();
+                             });
   }
 
   std::string model_, what_, url_, key_;

@@ -40,23 +40,15 @@ class OpenAiEmbedder : public Embedder {
 
   std::vector<std::vector<float>> embed(const std::vector<std::string>& texts, EmbedKind) override {
     std::vector<std::vector<float>> out(texts.size());
-    for (size_t start = 0; start < texts.size();) {
-      const size_t n = std::min(batch_, texts.size() - start);
+    remote::in_batches(texts.size(), batch_, [&](size_t start, size_t n) {
       nlohmann::json body;
       body["model"] = model_;
       body["input"] = std::vector<std::string>(texts.begin() + start, texts.begin() + start + n);
       body["encoding_format"] = "float";
-      http::Response r;
-      try {
-        r = client_.post_json(url_, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), http::bearer(key_));
-      } catch (const RemoteError& e) {
-        if (e.status() != 413 || n == 1) throw;
-        batch_ = n / 2;  // the service takes fewer inputs per request (e.g. rerank serve --max-documents)
-        continue;
-      }
+      http::Response r =
+          client_.post_json(url_, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), http::bearer(key_));
       parse(http::parse_json(r, what_, url_), n, out.data() + start);
-      start += n;
-    }
+    });
     return out;
   }
 
@@ -69,38 +61,25 @@ class OpenAiEmbedder : public Embedder {
 
  private:
   void parse(const nlohmann::json& j, size_t n, std::vector<float>* vecs) {
-    if (!j.is_object()) remote::malformed(what_, url_, "expected a JSON object");
-    auto data = j.find("data");
-    if (data == j.end() || !data->is_array()) remote::malformed(what_, url_, "no \"data\" list");
-    if (data->size() != n)
-      remote::malformed(what_, url_, std::to_string(data->size()) + " embeddings for " + std::to_string(n) + " inputs sent");
-    std::vector<bool> seen(n, false);
-    for (size_t i = 0; i < n; ++i) {
-      const nlohmann::json& item = (*data)[i];
-      const std::string at = "data[" + std::to_string(i) + "]";
-      if (!item.is_object()) remote::malformed(what_, url_, at + " is not an object");
-      auto idx = item.find("index");
-      if (idx == item.end()) remote::malformed(what_, url_, at + " has no \"index\"");
-      const size_t k = remote::index_in_range(*idx, n, at + ".index", what_, url_);
-      if (seen[k]) remote::malformed(what_, url_, "input " + std::to_string(k) + " has two embeddings");
-      seen[k] = true;
-      auto e = item.find("embedding");
-      if (e == item.end() || !e->is_array() || e->empty())
-        remote::malformed(what_, url_, at + ".embedding must be a non-empty list of numbers" +
-                                           std::string(e != item.end() && e->is_string() ? " (got a string: base64?)" : ""));
-      if (dim_ && e->size() != dim_)
-        remote::malformed(what_, url_, at + ".embedding has " + std::to_string(e->size()) + " dimensions, earlier ones " +
-                                           std::to_string(dim_));
-      std::vector<float>& v = vecs[k];
-      v.reserve(e->size());
-      for (size_t d = 0; d < e->size(); ++d) {
-        const nlohmann::json& x = (*e)[d];
-        if (!x.is_number() || !std::isfinite(x.get<double>()))
-          remote::malformed(what_, url_, at + ".embedding[" + std::to_string(d) + "] is not a finite number");
-        v.push_back(x.get<float>());
-      }
-      dim_ = e->size();
-    }
+    remote::for_each_indexed(j, "data", n, {"embeddings", "input", "has two embeddings"}, what_, url_,
+                             [&](size_t k, const nlohmann::json& item, const std::string& at) {
+                               auto e = item.find("embedding");
+                               if (e == item.end() || !e->is_array() || e->empty())
+                                 remote::malformed(what_, url_, at + ".embedding must be a non-empty list of numbers" +
+                                                                    std::string(e != item.end() && e->is_string() ? " (got a string: base64?)" : ""));
+                               if (dim_ && e->size() != dim_)
+                                 remote::malformed(what_, url_, at + ".embedding has " + std::to_string(e->size()) +
+                                                                    " dimensions, earlier ones " + std::to_string(dim_));
+                               std::vector<float>& v = vecs[k];
+                               v.reserve(e->size());
+                               for (size_t d = 0; d < e->size(); ++d) {
+                                 const nlohmann::json& x = (*e)[d];
+                                 if (!x.is_number() || !std::isfinite(x.get<double>()))
+                                   remote::malformed(what_, url_, at + ".embedding[" + std::to_string(d) + "] is not a finite number");
+                                 v.push_back(x.get<float>());
+                               }
+                               dim_ = e->size();
+                             });
   }
 
   std::string model_, what_, url_, key_, identity_;
