@@ -1,38 +1,63 @@
 # rerank — two commands do everything on a fresh Debian 12 machine:
 #   make demo   installs packages, builds, reranks the seed's example
-#   make test   installs packages, builds, runs every test
+#   make test   installs packages (Debian, then the SDKs the server is checked with), builds, runs every test
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
 DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config python3 \
   libopenblas-dev libdnnl-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev \
   libsqlite3-dev libstemmer-dev zlib1g-dev libcurl4-openssl-dev libcpp-httplib-dev libfaiss-dev libssl-dev libhwy-dev \
-  chromium fonts-dejavu-core
+  chromium fonts-dejavu-core \
+  python3-venv python3-pip
+# Node.js for the npm SDK test: Debian's nodejs + npm only when no `node` is on PATH (a NodeSource or nvm install
+# is used as it is; Debian 12's nodejs is 18, which the pinned npm packages support).
+NODE_PACKAGES := $(shell command -v node >/dev/null 2>&1 || echo nodejs npm)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The official SDKs `rerank serve` is tested with (ctest sdk_python, sdk_node), pinned; see `sdk-deps`.
+SDK_DIR ?= $(abspath $(BUILD))/sdk
+SDK_PYTHON := cohere==5.21.1 openai==3.57.0 langchain-cohere==0.6.0 langchain-core==1.8.3
+SDK_NODE := cohere-ai@8.1.0 openai@4.104.0
 
-.PHONY: deps configure build test demo sanitize bench clean
+.PHONY: deps sdk-deps configure build test demo sanitize bench clean
 
 deps:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(DEBIAN_PACKAGES) $(NODE_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing $$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "make deps: all Debian packages present"; fi
 
+# Idempotent: $(SDK_DIR)/venv (python3 -m venv + pip) and $(SDK_DIR)/node (npm), redone only when the pins change.
+sdk-deps:
+	@set -e; mkdir -p "$(SDK_DIR)"; \
+	if [ "$$(cat "$(SDK_DIR)/venv/.pinned" 2>/dev/null)" != "$(SDK_PYTHON)" ]; then \
+	  echo "make sdk-deps: Python SDKs into $(SDK_DIR)/venv: $(SDK_PYTHON)"; \
+	  rm -rf "$(SDK_DIR)/venv"; python3 -m venv "$(SDK_DIR)/venv"; \
+	  "$(SDK_DIR)/venv/bin/pip" install -q --disable-pip-version-check $(SDK_PYTHON); \
+	  echo "$(SDK_PYTHON)" > "$(SDK_DIR)/venv/.pinned"; \
+	else echo "make sdk-deps: Python SDKs present"; fi; \
+	if [ "$$(cat "$(SDK_DIR)/node/.pinned" 2>/dev/null)" != "$(SDK_NODE)" ]; then \
+	  echo "make sdk-deps: npm SDKs into $(SDK_DIR)/node: $(SDK_NODE)"; \
+	  rm -rf "$(SDK_DIR)/node"; mkdir -p "$(SDK_DIR)/node"; \
+	  echo '{"name": "rerank-sdk-check", "private": true}' > "$(SDK_DIR)/node/package.json"; \
+	  (cd "$(SDK_DIR)/node" && npm install --save-exact --no-audit --no-fund --loglevel=error $(SDK_NODE)); \
+	  echo "$(SDK_NODE)" > "$(SDK_DIR)/node/.pinned"; \
+	else echo "make sdk-deps: npm SDKs present"; fi
+
 configure:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRERANK_SDK_DIR=$(SDK_DIR)
 
 # the CLI only (build/rerank); `make test` also builds the tests
 build: configure
 	cmake --build $(BUILD) -j $(JOBS) --target rerank_cli
 
-test: deps configure
+test: deps sdk-deps configure
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # ASan + UBSan build of the library, CLI and tests (used by .ci/run)
-sanitize: deps
-	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRERANK_SANITIZE=ON
+sanitize: deps sdk-deps
+	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRERANK_SANITIZE=ON -DRERANK_SDK_DIR=$(SDK_DIR)
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 

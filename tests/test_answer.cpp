@@ -10,6 +10,7 @@
 
 #include "rerank/answer.hpp"
 #include "rerank/collection.hpp"
+#include "local_server.hpp"
 #include "test_util.hpp"
 
 using nlohmann::json;
@@ -18,47 +19,11 @@ namespace {
 
 class FakeChat {
  public:
-  FakeChat() {
-    srv_.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-      const int n = ++calls;
-      last_body = req.body;
-      last_auth = req.get_header_value("Authorization");
-      if (n <= fail_first) {
-        res.status = fail_status;
-        res.set_header("Retry-After", "0");
-        res.set_content(R"({"error": {"message": "slow down"}})", "application/json");
-        return;
-      }
-      if (delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-      if (status != 200) {
-        res.status = status;
-        res.set_content(R"({"error": {"message": "Incorrect API key provided"}})", "application/json");
-        return;
-      }
-      json body = json::parse(req.body);
-      if (body["stream"].get<bool>()) {
-        std::string sse;
-        for (const char* piece : {"Click ", "'Forgot Password' ", "[2]."}) {
-          json ev = {{"choices", {{{"index", 0}, {"delta", {{"content", piece}}}, {"finish_reason", nullptr}}}}};
-          sse += "data: " + ev.dump() + "\n\n";
-        }
-        sse += "data: " + json({{"choices", {{{"index", 0}, {"delta", json::object()}, {"finish_reason", "stop"}}}}}).dump() + "\n\n";
-        sse += "data: [DONE]\n\n";
-        res.set_content(sse, "text/event-stream");
-      } else {
-        json out = {{"id", "x"}, {"object", "chat.completion"},
-                    {"choices", {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", "Use Settings [3] or the link [1, 2]."}}}, {"finish_reason", "stop"}}}}};
-        res.set_content(out.dump(), "application/json");
-      }
-    });
-    port_ = srv_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { srv_.listen_after_bind(); });
-    while (!srv_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~FakeChat() {
-    srv_.stop();
-    thread_.join();
-  }
+  FakeChat()
+      : srv_([this](httplib::Server& s) {
+          s.Post("/v1/chat/completions", [this](const httplib::Request& q, httplib::Response& r) { handle(q, r); });
+        }),
+        port_(srv_.port()) {}
   rerank::ChatOptions options() const {
     rerank::ChatOptions o;
     o.base_url = "http://127.0.0.1:" + std::to_string(port_) + "/v1/";
@@ -73,11 +38,42 @@ class FakeChat {
   std::string last_body, last_auth;
 
  private:
-  httplib::Server srv_;
-  std::thread thread_;
+  void handle(const httplib::Request& req, httplib::Response& res) {
+    const int n = ++calls;
+    last_body = req.body;
+    last_auth = req.get_header_value("Authorization");
+    if (n <= fail_first) {
+      res.status = fail_status;
+      res.set_header("Retry-After", "0");
+      res.set_content(R"({"error": {"message": "slow down"}})", "application/json");
+      return;
+    }
+    if (delay_ms) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    if (status != 200) {
+      res.status = status;
+      res.set_content(R"({"error": {"message": "Incorrect API key provided"}})", "application/json");
+      return;
+    }
+    json body = json::parse(req.body);
+    if (body["stream"].get<bool>()) {
+      std::string sse;
+      for (const char* piece : {"Click ", "'Forgot Password' ", "[2]."}) {
+        json ev = {{"choices", {{{"index", 0}, {"delta", {{"content", piece}}}, {"finish_reason", nullptr}}}}};
+        sse += "data: " + ev.dump() + "\n\n";
+      }
+      sse += "data: " + json({{"choices", {{{"index", 0}, {"delta", json::object()}, {"finish_reason", "stop"}}}}}).dump() + "\n\n";
+      sse += "data: [DONE]\n\n";
+      res.set_content(sse, "text/event-stream");
+    } else {
+      json out = {{"id", "x"}, {"object", "chat.completion"},
+                  {"choices", {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", "Use Settings [3] or the link [1, 2]."}}}, {"finish_reason", "stop"}}}}};
+      res.set_content(out.dump(), "application/json");
+    }
+  }
+  rerank::test::LocalServer srv_;  // after the fields the handler uses
 
  public:
-  int port_ = 0;
+  const int port_;
 };
 
 const std::vector<rerank::ContextPassage> kCtx = {

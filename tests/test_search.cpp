@@ -14,17 +14,9 @@ using namespace rerank;
 
 namespace {
 
-fs::path temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("rerank-search-" + std::to_string(::getpid()) + "-" + name);
-  fs::remove_all(p);
-  return p;
-}
+fs::path temp_dir(const std::string& name) { return test::temp_path("rerank-search", name); }
 
-std::vector<Document> fixture_docs() {
-  std::vector<Document> docs;
-  for (const auto& j : test::read_jsonl(test::data("retrieval/corpus.jsonl"))) docs.push_back({j["_id"], j["title"], j["text"], ""});
-  return docs;
-}
+std::vector<Document> fixture_docs() { return test::fixture_documents(); }
 
 const fs::path kBi = test::data("encoders/models/bi-tiny-mean");
 const fs::path kCe = test::data("encoders/models/ce-tiny");

@@ -4,10 +4,15 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
+
+#include "rerank/collection.hpp"
+#include "rerank/error.hpp"
 
 namespace rerank::test {
 
@@ -21,6 +26,31 @@ inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& p) {
     if (!line.empty()) out.push_back(nlohmann::json::parse(line));
   }
   return out;
+}
+
+/// A fresh (removed) path in the temp directory: "<prefix>-<pid>-<name>".
+inline std::filesystem::path temp_path(const std::string& prefix, const std::string& name) {
+  std::filesystem::path p = std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()) + "-" + name);
+  std::filesystem::remove_all(p);
+  return p;
+}
+
+/// The documents of tests/data/retrieval/corpus.jsonl.
+inline std::vector<Document> fixture_documents() {
+  std::vector<Document> docs;
+  for (const auto& j : read_jsonl(data("retrieval/corpus.jsonl"))) docs.push_back({j["_id"], j["title"], j["text"], ""});
+  return docs;
+}
+
+/// The message of the exception of type E that `f` throws, or "(no error)".
+template <class E = Error>
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 struct RunResult {

@@ -17,15 +17,9 @@
 #include <string_view>
 #include <vector>
 
-#include "rerank/error.hpp"
+#include "rerank/error.hpp"  // RemoteError
 
 namespace rerank {
-
-/// A remote service failed: HTTP error, timeout, malformed answer. The message names the URL and the status.
-class RemoteError : public Error {
- public:
-  using Error::Error;
-};
 
 struct ChatOptions {
   std::string base_url;  ///< e.g. http://127.0.0.1:11434/v1; "" = $OPENAI_BASE_URL, else https://api.openai.com/v1

@@ -29,4 +29,15 @@ class InputError : public Error {
   using Error::Error;
 };
 
+/// A remote service failed: HTTP error, timeout, malformed answer. The message names the URL, the HTTP status
+/// and the service's own message; status() is the HTTP status (0 for transport failures and malformed answers).
+class RemoteError : public Error {
+ public:
+  explicit RemoteError(const std::string& message, long status = 0) : Error(message), status_(status) {}
+  long status() const { return status_; }
+
+ private:
+  long status_;
+};
+
 }  // namespace rerank

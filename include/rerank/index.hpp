@@ -10,7 +10,8 @@
 // between digits, as Lucene's StandardTokenizer), English possessive removal ("'s"), lowercasing, Lucene's 33
 // English stop words, Porter stemming (libstemmer's "porter", the algorithm of Lucene's PorterStemFilter).
 // Embedder: anything that turns texts into fixed-size vectors. The bi-encoder implementation runs a local model
-// directory (rerank::BiEncoder); a remote OpenAI-compatible /v1/embeddings client implements the same interface.
+// directory (rerank::BiEncoder); a remote OpenAI-compatible /v1/embeddings client ("openai:MODEL") implements the
+// same interface (its dimension() may cost a probe request before the first embed()).
 //
 // Thread safety: an Analyzer holds a stemmer and is NOT thread-safe (one per thread). Embedders are not
 // thread-safe unless they say so.
@@ -59,8 +60,8 @@ struct Bm25Params {
 
 enum class EmbedKind { Query, Passage };
 
-/// Turns texts into vectors. Implementations: a local bi-encoder (make_bi_encoder_embedder); a remote
-/// OpenAI-compatible /v1/embeddings endpoint can implement the same interface.
+/// Turns texts into vectors. Implementations: a local bi-encoder (make_bi_encoder_embedder) and a remote
+/// OpenAI-compatible /v1/embeddings endpoint (make_embedder("openai:MODEL"), rerank/reranker.hpp).
 class Embedder {
  public:
   virtual ~Embedder() = default;
@@ -78,7 +79,9 @@ class Embedder {
 /// A local sentence-transformers bi-encoder directory as an Embedder.
 std::shared_ptr<Embedder> make_bi_encoder_embedder(const std::filesystem::path& model_dir, EngineOptions options = {});
 
-/// Reconstructs an embedder from a collection's recorded identity (bi-encoder:PATH). Throws Error when unknown.
+/// Reconstructs an embedder from a collection's recorded identity: "bi-encoder:PATH", or "openai:MODEL@BASE_URL"
+/// (an OpenAI-compatible endpoint; key from $OPENAI_API_KEY; rerank/reranker.hpp has an overload taking
+/// RemoteOptions for the key and timeouts). Throws Error when unknown.
 std::shared_ptr<Embedder> embedder_from_identity(const std::string& identity, EngineOptions options = {});
 
 }  // namespace rerank

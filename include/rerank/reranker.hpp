@@ -13,7 +13,11 @@
 // https://api.openai.com/v1; key from RemoteOptions, else $OPENAI_API_KEY). Anything else is a local model
 // directory or a Hub id (resolved with rerank::resolve_model, so it is downloaded into the HF cache when needed).
 // Remote scores are what the service returns (Cohere: relevance_score in [0, 1]); local scores are
-// CrossEncoder.predict's.
+// CrossEncoder.predict's. Remote requests retry 429/5xx/timeouts with backoff (Retry-After honoured), fail at once
+// on other 4xx, and throw RemoteError naming the URL, the HTTP status and the service's message; answers are
+// validated (every index once, in range, numeric scores / consistent dimensions). Batches: Cohere 1000
+// documents, OpenAI 2048 inputs per request (RemoteOptions::max_batch). An openai: embedder's identity is
+// "openai:MODEL@BASE_URL" (never the key), so a collection indexed with it finds the service again.
 //
 // Thread safety: a Reranker is NOT thread-safe (a local one holds a CrossEncoder's scratch): one per thread.
 #pragma once
@@ -58,6 +62,10 @@ std::shared_ptr<Reranker> make_cross_encoder_reranker(std::shared_ptr<CrossEncod
 std::shared_ptr<Reranker> make_reranker(const std::string& spec, const BackendOptions& options = {});
 /// "openai:MODEL", a model directory or a Hub id.
 std::shared_ptr<Embedder> make_embedder(const std::string& spec, const BackendOptions& options = {});
+
+/// embedder_from_identity (rerank/index.hpp) with the remote key and timeouts of `options`: "openai:MODEL@BASE_URL"
+/// uses the recorded BASE_URL, `options.remote.api_key` (else $OPENAI_API_KEY) and its timeouts/attempts.
+std::shared_ptr<Embedder> embedder_from_identity(const std::string& identity, const BackendOptions& options);
 
 /// True for specs naming a remote service ("cohere:…", "openai:…").
 bool is_remote_spec(const std::string& spec);

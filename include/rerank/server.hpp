@@ -17,6 +17,12 @@
 //                                 document?}], meta}; relevance_score = sigmoid(logit)
 //   POST /rerank, /embed, /predict, /tokenize; GET /info, /health, /metrics   Hugging Face TEI shapes
 //   POST /v1/embeddings, GET /v1/models   OpenAI shapes (float or base64 encoding_format)
+//   POST /search                  two-stage search of `collection` with rerank::Pipeline: {query, k?, top_n?,
+//                                 retriever?, model?, return_documents?} -> {query, retriever, model, results:
+//                                 [{rank, id, passage, score, first_stage_rank, first_stage_score, text?}],
+//                                 first_stage: [...]}; the cross-encoder is `model` or the first one-label one
+//                                 served (scores as CrossEncoder.predict), through its batching scheduler;
+//                                 without any, results are the first stage. 404 when no collection is served.
 // The request's `model` field picks a model by name (directory basename or Hub id as given); without it, the
 // first model of the kind the route needs (cross-encoder for rerank/predict, bi-encoder for embeddings).
 //
@@ -24,6 +30,8 @@
 // and enqueue their pairs; the scheduler gathers pairs from the queued requests, oldest first, up to
 // `max_batch_tokens` tokens, runs one forward pass and hands each request its scores. A request larger than the
 // budget is split over several passes. More than `max_queue` waiting requests -> 429 with Retry-After.
+//
+// Collections are not thread-safe: /search leases one of `collection_workers` Collection handles per request.
 //
 // Thread safety: every method may be called from any thread; stop() is idempotent. Do not call stop() from a
 // signal handler (block the signals and use sigwait in a thread, as `rerank serve` does).
@@ -40,7 +48,9 @@
 namespace rerank {
 
 struct ServerOptions {
-  std::vector<std::string> models;  ///< model directories or Hub ids; at least one
+  std::vector<std::string> models;  ///< model directories or Hub ids; at least one unless `collection` is set
+  std::string collection;          ///< collection directory (rerank index) for POST /search; "" = no /search
+  size_t collection_workers = 2;   ///< /search requests served at once (each its own Collection: SQLite + caches)
   std::string host = "127.0.0.1";
   int port = 8080;                 ///< 0 = an ephemeral port (see Server::port())
   std::string api_key;             ///< non-empty: every route but /health needs "Authorization: Bearer <key>"

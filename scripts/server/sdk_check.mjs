@@ -1,13 +1,15 @@
-// Official Node clients (npm cohere-ai, openai) against a running `rerank serve` (development tool).
+// Official Node clients (npm cohere-ai, openai) against a running `rerank serve`. A ctest test (sdk_node, via
+// scripts/server/sdk_test.sh); `make sdk-deps` installs the pinned packages into build/sdk/node. By hand:
 //
-//   mkdir -p /tmp/node-sdk && cd /tmp/node-sdk && npm init -y && npm install cohere-ai openai
-//   NODE_PATH=/tmp/node-sdk/node_modules node scripts/server/sdk_check.mjs http://127.0.0.1:8080 KEY ce-tiny bi-tiny-mean
+//   make sdk-deps
+//   SDK_DIR=build/sdk/node node scripts/server/sdk_check.mjs http://127.0.0.1:8080 KEY ce-tiny bi-tiny-mean
 // (ES modules ignore NODE_PATH, so the script loads the packages with createRequire from $SDK_DIR, default
-// /tmp/node-sdk.)
+// build/sdk/node.)
 import { createRequire } from "node:module";
+import { resolve } from "node:path";
 
 const [base = "http://127.0.0.1:8080", key = "none", reranker = "ce-tiny", embedder = "bi-tiny-mean"] = process.argv.slice(2);
-const require = createRequire((process.env.SDK_DIR || "/tmp/node-sdk") + "/package.json");
+const require = createRequire(resolve(process.env.SDK_DIR || "build/sdk/node") + "/package.json");
 const { CohereClientV2, CohereClient } = require("cohere-ai");
 const OpenAI = require("openai").default ?? require("openai");
 

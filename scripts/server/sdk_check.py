@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Official clients against a running `rerank serve` on loopback (development tool, not a test dependency).
+"""Official clients against a running `rerank serve` on loopback.
 
 Checks that the Cohere SDK (ClientV2 and the v1 Client), LangChain's CohereRerank and the OpenAI SDK get the same
-results as a plain HTTP request to the same server.
+results as a plain HTTP request to the same server. A ctest test (sdk_python, via scripts/server/sdk_test.sh);
+`make sdk-deps` installs the pinned SDKs into build/sdk/venv. By hand:
 
-    python3 -m venv /work/venv-sdk && /work/venv-sdk/bin/pip install cohere openai langchain-cohere
+    make sdk-deps
     build/rerank serve -m tests/data/encoders/models/ce-tiny -m tests/data/encoders/models/bi-tiny-mean \
         --port 8080 --api-key KEY &
-    /work/venv-sdk/bin/python scripts/server/sdk_check.py --base-url http://127.0.0.1:8080 --api-key KEY \
+    build/sdk/venv/bin/python scripts/server/sdk_check.py --base-url http://127.0.0.1:8080 --api-key KEY \
         --reranker ce-tiny --embedder bi-tiny-mean
 
 Exit status 0 when every check passes; one line per check on stdout.

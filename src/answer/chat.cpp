@@ -1,14 +1,11 @@
-// chat.cpp — OpenAI-compatible chat completions over libcurl (plain and SSE streaming), with retries, and the
-// answer prompt.
-#include <curl/curl.h>
+// chat.cpp — OpenAI-compatible chat completions (plain and SSE streaming) on the shared HTTP client, which does
+// the retries, and the answer prompt.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdlib>
-#include <thread>
 
+#include "clients/http_client.hpp"
 #include "rerank/answer.hpp"
 
 namespace rerank {
@@ -27,21 +24,15 @@ std::string env(const char* name) {
   return v ? v : "";
 }
 
-struct Transfer {
-  bool stream = false;
-  CURL* curl = nullptr;
-  std::string body;       // non-streaming body, or an error body
-  std::string pending;    // unparsed SSE bytes
+struct Stream {
+  std::string pending;  // unparsed SSE bytes
   std::string content, finish_reason;
-  bool started = false;   // a delta was delivered
   bool done = false;
-  long status = 0;
-  double retry_after = 0;
   std::string parse_error;
   const std::function<void(std::string_view)>* on_delta = nullptr;
 };
 
-void sse_event(Transfer& t, const std::string& data) {
+void sse_event(Stream& t, const std::string& data) {
   if (data == "[DONE]") {
     t.done = true;
     return;
@@ -61,24 +52,13 @@ void sse_event(Transfer& t, const std::string& data) {
   if (c.contains("delta") && c["delta"].is_object() && c["delta"].contains("content") && c["delta"]["content"].is_string()) {
     const std::string d = c["delta"]["content"].get<std::string>();
     t.content += d;
-    if (!d.empty()) {
-      t.started = true;
-      (*t.on_delta)(d);
-    }
+    if (!d.empty()) (*t.on_delta)(d);
   }
   if (c.contains("finish_reason") && c["finish_reason"].is_string()) t.finish_reason = c["finish_reason"].get<std::string>();
 }
 
-size_t on_body(char* ptr, size_t size, size_t n, void* user) {
-  Transfer& t = *static_cast<Transfer*>(user);
-  const size_t len = size * n;
-  if (t.status == 0) curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &t.status);
-  if (!t.stream || t.status != 200) {
-    t.body.append(ptr, len);
-    if (t.body.size() > (64u << 20)) return 0;  // abort: absurdly large
-    return len;
-  }
-  t.pending.append(ptr, len);
+void on_sse_bytes(Stream& t, std::string_view bytes) {
+  t.pending.append(bytes);
   size_t pos;
   while ((pos = t.pending.find('\n')) != std::string::npos) {
     std::string line = t.pending.substr(0, pos);
@@ -90,29 +70,6 @@ size_t on_body(char* ptr, size_t size, size_t n, void* user) {
       sse_event(t, data);
     }
   }
-  return len;
-}
-
-size_t on_header(char* ptr, size_t size, size_t n, void* user) {
-  Transfer& t = *static_cast<Transfer*>(user);
-  std::string h(ptr, size * n);
-  std::string lower = h;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (lower.rfind("retry-after:", 0) == 0) t.retry_after = std::atof(h.c_str() + 12);
-  return size * n;
-}
-
-std::string server_message(const std::string& body) {
-  Json j = Json::parse(body, nullptr, false);
-  if (j.is_object()) {
-    if (j.contains("error")) {
-      const Json& e = j["error"];
-      if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
-      if (e.is_string()) return e.get<std::string>();
-    }
-    if (j.contains("message") && j["message"].is_string()) return j["message"].get<std::string>();
-  }
-  return body.substr(0, 300);
 }
 
 }  // namespace
@@ -162,12 +119,9 @@ std::vector<size_t> cited_passages(const std::string& answer, size_t n) {
 
 ChatResult chat_complete(const std::vector<ChatMessage>& messages, const ChatOptions& o,
                          const std::function<void(std::string_view)>& on_delta) {
-  static const bool init = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
-  (void)init;
   std::string base = !o.base_url.empty() ? o.base_url : env("OPENAI_BASE_URL");
   if (base.empty()) base = "https://api.openai.com/v1";
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  const std::string url = base + "/chat/completions";
+  const std::string url = http::normalize_base_url(base, "chat completion") + "/chat/completions";
   const std::string key = !o.api_key.empty() ? o.api_key : env("OPENAI_API_KEY");
   Json req;
   req["model"] = o.model;
@@ -177,79 +131,47 @@ ChatResult chat_complete(const std::vector<ChatMessage>& messages, const ChatOpt
   if (o.max_tokens) req["max_tokens"] = o.max_tokens;
   const bool stream = static_cast<bool>(on_delta);
   req["stream"] = stream;
-  const std::string body = req.dump(-1, ' ', false, Json::error_handler_t::replace);
-  const long timeout_ms = std::max(1L, static_cast<long>(o.timeout_seconds * 1000));
-  const int attempts = std::max(1, o.max_attempts);
-  std::string last_error;
-  for (int attempt = 1; attempt <= attempts; ++attempt) {
-    Transfer t;
-    t.stream = stream;
-    t.on_delta = &on_delta;
-    CURL* curl = curl_easy_init();
-    if (!curl) throw RemoteError("chat completion: cannot initialise libcurl");
-    t.curl = curl;
-    curl_slist* headers = nullptr;
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, stream ? "Accept: text/event-stream" : "Accept: application/json");
-    if (!key.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + key).c_str());
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    if (stream) {
-      curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-      curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, std::max(1L, timeout_ms / 1000));
-    } else {
-      curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    }
-    const CURLcode rc = curl_easy_perform(curl);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    bool retry = false;
-    if (rc != CURLE_OK) {
-      last_error = std::string(rc == CURLE_OPERATION_TIMEDOUT ? "timed out after " + std::to_string(o.timeout_seconds) + " s"
-                                                               : curl_easy_strerror(rc));
-      retry = true;
-    } else if (t.status == 429 || t.status >= 500) {
-      last_error = "HTTP " + std::to_string(t.status) + ": " + server_message(t.body);
-      retry = true;
-    } else if (t.status != 200) {
-      throw RemoteError("chat completion at " + url + ": HTTP " + std::to_string(t.status) + ": " + server_message(t.body));
-    } else {
-      ChatResult r;
-      r.attempts = attempt;
-      if (stream) {
-        if (!t.parse_error.empty()) throw RemoteError("chat completion at " + url + ": " + t.parse_error);
-        r.content = std::move(t.content);
-        r.finish_reason = std::move(t.finish_reason);
-        return r;
-      }
-      Json j = Json::parse(t.body, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty() ||
-          !j["choices"][0].contains("message") || !j["choices"][0]["message"].is_object())
-        throw RemoteError("chat completion at " + url + ": unexpected answer: " + t.body.substr(0, 300));
-      const Json& m = j["choices"][0]["message"];
-      if (m.contains("content") && m["content"].is_string()) r.content = m["content"].get<std::string>();
-      if (j["choices"][0].contains("finish_reason") && j["choices"][0]["finish_reason"].is_string())
-        r.finish_reason = j["choices"][0]["finish_reason"].get<std::string>();
-      return r;
-    }
-    if (retry && t.started)
-      throw RemoteError("chat completion at " + url + ": the stream broke off after it started: " + last_error);
-    if (attempt < attempts) {
-      double wait = o.backoff_seconds * std::pow(2.0, attempt - 1);
-      wait = std::min(30.0, std::max(wait, t.retry_after));
-      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-    }
+
+  http::Policy policy;
+  policy.timeout_seconds = o.timeout_seconds;
+  policy.max_attempts = std::max(1, o.max_attempts);
+  policy.backoff_seconds = o.backoff_seconds;
+  policy.max_wait_seconds = 30;
+  http::Client client(policy, "chat completion");
+  http::Request q;
+  q.method = "POST";
+  q.url = url;
+  q.body = req.dump(-1, ' ', false, Json::error_handler_t::replace);
+  q.headers = {"Content-Type: application/json", stream ? "Accept: text/event-stream" : "Accept: application/json"};
+  for (auto& h : http::bearer(key)) q.headers.push_back(std::move(h));
+  q.max_body_bytes = size_t{64} << 20;
+  Stream st;
+  st.on_delta = &on_delta;
+  if (stream) {
+    q.idle_timeout = true;  // a streamed answer may take long; silence may not
+    q.on_data = [&st](const http::Response&, std::string_view bytes) {
+      on_sse_bytes(st, bytes);
+      return std::string();
+    };
   }
-  throw RemoteError("chat completion at " + url + ": failed after " + std::to_string(attempts) + " attempts: " + last_error);
+  http::Response r = client.send(q);
+  ChatResult out;
+  out.attempts = r.attempts;
+  if (stream) {
+    if (!st.parse_error.empty()) throw RemoteError("chat completion at " + url + ": " + st.parse_error);
+    out.content = std::move(st.content);
+    out.finish_reason = std::move(st.finish_reason);
+    return out;
+  }
+  Json j = http::parse_json(r, "chat completion", url);
+  if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty() ||
+      !j["choices"][0].is_object() || !j["choices"][0].contains("message") || !j["choices"][0]["message"].is_object())
+    throw RemoteError("chat completion at " + url + ": unexpected answer (no choices[0].message): " + r.body.substr(0, 300));
+  const Json& m = j["choices"][0]["message"];
+  if (m.contains("content") && m["content"].is_string()) out.content = m["content"].get<std::string>();
+  if (j["choices"][0].contains("finish_reason") && j["choices"][0]["finish_reason"].is_string())
+    out.finish_reason = j["choices"][0]["finish_reason"].get<std::string>();
+  return out;
 }
 
 }  // namespace rerank

@@ -1,12 +1,19 @@
-// A small libcurl client for the Hub: HEAD without following redirects (for metadata), GET into a file with
-// resume. One Http per pull (one curl handle, connections reused); not shared between threads.
+// The Hub's transfers on the shared HTTP client (clients/http_client.hpp): HEAD without following redirects (for
+// metadata), GET into a file with resume. One attempt per call: hub.cpp's loops retry, because a retried download
+// resumes with a Range request and is checked against the Hub's sha256 each time.
+// One Http per pull (one curl handle, connections reused); not shared between threads.
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace rerank::http {
+class Client;
+}
 
 namespace rerank::hub_detail {
 
@@ -42,12 +49,10 @@ class Http {
   HttpResponse get_to_file(const std::string& url, const std::vector<std::string>& headers, int fd, uint64_t offset,
                            std::optional<uint64_t> expected_total, const std::function<void(uint64_t)>& progress);
 
-  size_t requests() const { return requests_; }
+  size_t requests() const;
 
  private:
-  void* curl_;
-  long timeout_;
-  size_t requests_ = 0;
+  std::unique_ptr<http::Client> client_;
 };
 
 }  // namespace rerank::hub_detail

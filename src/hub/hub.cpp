@@ -25,6 +25,7 @@
 #include <set>
 #include <thread>
 
+#include "clients/http_client.hpp"
 #include "hub/hash.hpp"
 #include "hub/http.hpp"
 #include "rerank/hub.hpp"
@@ -74,14 +75,7 @@ bool has_control(const std::string& s) {
 }
 
 /// Printable and short, for server-provided text put into messages.
-std::string sanitize(const std::string& s, size_t max = 300) {
-  std::string out;
-  for (char c : s) {
-    if (out.size() >= max) { out += "..."; break; }
-    out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c);
-  }
-  return out;
-}
+using http::sanitize;
 
 bool is_hex(const std::string& s, size_t n) {
   return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });

@@ -1,6 +1,7 @@
 // Model specs → rerankers and embedders (see rerank/reranker.hpp).
 #include <filesystem>
 
+#include "clients/remote.hpp"
 #include "rerank/error.hpp"
 #include "rerank/hub.hpp"
 #include "rerank/reranker.hpp"
@@ -40,10 +41,6 @@ std::string display_name(const std::string& spec) {
 
 }  // namespace
 
-// Remote clients (src/clients/); declared here, not in the public API.
-std::shared_ptr<Reranker> make_cohere_reranker(const std::string& model, const RemoteOptions& options);
-std::shared_ptr<Embedder> make_openai_embedder(const std::string& model, const RemoteOptions& options);
-
 bool is_remote_spec(const std::string& spec) { return starts_with(spec, "cohere:") || starts_with(spec, "openai:"); }
 
 std::shared_ptr<Reranker> make_cross_encoder_reranker(std::shared_ptr<CrossEncoder> encoder, PredictOptions options,
@@ -75,6 +72,16 @@ std::shared_ptr<Embedder> make_embedder(const std::string& spec, const BackendOp
   if (starts_with(spec, "cohere:"))
     throw InputError("bi-encoder \"" + spec + "\": Cohere embeddings are not supported; use openai:MODEL (any OpenAI-compatible endpoint)");
   return make_bi_encoder_embedder(resolve_model(spec), options.engine);
+}
+
+std::shared_ptr<Embedder> embedder_from_identity(const std::string& identity, const BackendOptions& options) {
+  std::string model, base;
+  if (parse_openai_identity(identity, model, base)) {
+    RemoteOptions ro = options.remote;
+    ro.base_url = base;  // the service the collection was embedded with; the key comes from the options or $OPENAI_API_KEY
+    return make_openai_embedder(model, ro);
+  }
+  return embedder_from_identity(identity, options.engine);
 }
 
 }  // namespace rerank

@@ -1,4 +1,6 @@
-// Embedder implementations: a local sentence-transformers bi-encoder (rerank::BiEncoder).
+// Embedder implementations: a local sentence-transformers bi-encoder (rerank::BiEncoder); the remote
+// OpenAI-compatible one is src/clients/openai_embeddings.cpp.
+#include "clients/remote.hpp"
 #include "collection/chunker.hpp"
 #include "rerank/bi_encoder.hpp"
 #include "rerank/error.hpp"
@@ -44,6 +46,12 @@ std::shared_ptr<Embedder> make_bi_encoder_embedder(const std::filesystem::path& 
 std::shared_ptr<Embedder> embedder_from_identity(const std::string& identity, EngineOptions options) {
   const std::string prefix = "bi-encoder:";
   if (identity.rfind(prefix, 0) == 0) return make_bi_encoder_embedder(identity.substr(prefix.size()), options);
+  std::string model, base;
+  if (parse_openai_identity(identity, model, base)) {
+    RemoteOptions ro;
+    ro.base_url = base;  // key: $OPENAI_API_KEY
+    return make_openai_embedder(model, ro);
+  }
   throw Error("unknown embedder \"" + identity + "\" recorded in the collection (give one with --bi-encoder)");
 }
 

@@ -81,7 +81,8 @@ size_t model_max_length(const ServedModel& m) { return m.model->info().max_lengt
 }  // namespace
 
 std::vector<std::unique_ptr<ServedModel>> load_models(const ServerOptions& options) {
-  if (options.models.empty()) throw InputError("serve: at least one --model is required");
+  if (options.models.empty() && options.collection.empty())
+    throw InputError("serve: give at least one --model (or a --collection to search)");
   std::vector<std::unique_ptr<ServedModel>> out;
   for (const std::string& src : options.models) {
     auto m = std::make_unique<ServedModel>();
@@ -209,6 +210,7 @@ ServedModel& pick_any_model(const std::vector<std::unique_ptr<ServedModel>>& mod
       if (m->name == requested || m->source == requested) return *m;
     throw ApiError(404, "model '" + requested + "' is not served here");
   }
+  if (models.empty()) throw ApiError(404, "no model is served here");
   return *models.front();
 }
 

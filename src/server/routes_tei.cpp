@@ -189,6 +189,7 @@ void tei_tokenize(State& st, const httplib::Request& req, httplib::Response& res
 }
 
 void tei_info(State& st, const httplib::Request&, httplib::Response& res) {
+  if (st.models.empty()) throw ApiError(404, "no model is served here (only a collection, for POST /search)");
   const ServedModel& first = *st.models.front();
   auto model_type = [](const ServedModel& m) {
     OJson t;

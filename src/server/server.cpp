@@ -35,6 +35,7 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   if (options.max_documents == 0) options.max_documents = 1;
   st.options = std::move(options);
   st.models = load_models(st.options);
+  st.collections = open_collection_pool(st.options);  // before the scheduler threads start: may throw
   for (auto& m : st.models) {
     SchedulerOptions so;
     so.max_batch_tokens = st.options.max_batch_tokens;
@@ -61,6 +62,7 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   register_cohere_routes(http, st);
   register_tei_routes(http, st);
   register_openai_routes(http, st);
+  register_search_routes(http, st);
 }
 
 Server::~Server() {

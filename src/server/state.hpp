@@ -17,10 +17,13 @@
 
 namespace rerank::server {
 
+class CollectionPool;  // routes_search.cpp
+
 struct State {
   ServerOptions options;
   std::vector<std::unique_ptr<ServedModel>> models;
   Metrics metrics;
+  std::shared_ptr<CollectionPool> collections;  ///< null without --collection
 };
 
 /// Per-request facts for the access log, set by the handler thread (httplib runs pre-routing, the handler and
@@ -64,5 +67,9 @@ inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 void register_cohere_routes(httplib::Server& http, State& st);
 void register_tei_routes(httplib::Server& http, State& st);
 void register_openai_routes(httplib::Server& http, State& st);
+/// The /search collection handles for `options.collection` (null when empty). Throws Error when it holds none.
+std::shared_ptr<CollectionPool> open_collection_pool(const ServerOptions& options);
+/// POST /search (404 when st.collections is null).
+void register_search_routes(httplib::Server& http, State& st);
 
 }  // namespace rerank::server

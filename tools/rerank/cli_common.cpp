@@ -129,7 +129,7 @@ void PipelineFlags::add(CLI::App* cmd, const std::string& top_n_help, bool with_
       ->envname("OPENAI_BASE_URL")->group("Remote backends");
   cmd->add_option("--bi-encoder-key", embedder_remote.api_key, "openai: API key")->envname("OPENAI_API_KEY")->group("Remote backends");
   cmd->add_option("--remote-timeout", reranker_remote.timeout_seconds, "Seconds per remote request")
-      ->capture_default_str()->group("Remote backends");
+      ->capture_default_str()->check(CLI::PositiveNumber)->group("Remote backends");
   cmd->add_option("--remote-attempts", reranker_remote.max_attempts, "Tries on 429/5xx/timeouts (exponential backoff)")
       ->capture_default_str()->check(CLI::Range(1, 20))->group("Remote backends");
 }
@@ -167,7 +167,7 @@ void PipelineFlags::attach_embedder(Collection& c) const {
   const std::string id = c.stats().embedder;
   if (id.empty())
     throw InputError("collection " + collection + " has no embeddings: index it with --bi-encoder for dense/hybrid search");
-  c.set_embedder(embedder_from_identity(id, b.engine));
+  c.set_embedder(embedder_from_identity(id, b));  // openai:MODEL@URL: the recorded URL, --bi-encoder-key
 }
 
 std::shared_ptr<Reranker> PipelineFlags::make_reranker() const {

@@ -63,14 +63,14 @@ void run(const IndexFlags& f) {
     if (!std::filesystem::is_regular_file(file)) throw InputError(file + ": no such file");
   Collection c = Collection::open_or_create(f.collection, opts);
   EngineOptions engine{f.threads, 32, nullptr};
-  if (!f.bi_encoder.empty()) {
-    BackendOptions backend;
-    backend.engine = engine;
-    backend.remote.base_url = f.bi_encoder_url;
-    backend.remote.api_key = f.bi_encoder_key;
+  BackendOptions backend;
+  backend.engine = engine;
+  backend.remote.base_url = f.bi_encoder_url;
+  backend.remote.api_key = f.bi_encoder_key;
+  if (!f.bi_encoder.empty())
     c.set_embedder(make_embedder(f.bi_encoder, backend));
-  }
-  else if (!c.stats().embedder.empty() && !f.files.empty()) c.set_embedder(embedder_from_identity(c.stats().embedder, engine));
+  else if (!c.stats().embedder.empty() && !f.files.empty())
+    c.set_embedder(embedder_from_identity(c.stats().embedder, backend));
 
   if (c.embedder() && c.missing_embeddings() > 0) {  // first embedding of a BM25-only collection, or a resumed one
     size_t missing = c.missing_embeddings();

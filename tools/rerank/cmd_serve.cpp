@@ -31,15 +31,22 @@ void register_serve(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("serve", "Serve models over HTTP: Cohere Rerank, Hugging Face TEI, Jina and OpenAI embeddings APIs");
   cmd->footer(
       "Routes: POST /v2/rerank, /v1/rerank (Cohere; Jina), /rerank, /embed, /predict, /tokenize (TEI),\n"
-      "/v1/embeddings (OpenAI); GET /info, /health, /metrics (Prometheus), /v1/models. Errors are JSON\n"
+      "/v1/embeddings (OpenAI); GET /info, /health, /metrics (Prometheus), /v1/models; with --collection,\n"
+      "POST /search {query, k?, top_n?, retriever?, return_documents?} (first stage + reranking). Errors are JSON\n"
       "{\"message\": ...} with a 4xx status; 429 + Retry-After when the queue is full.\n"
       "A request's \"model\" field picks a model by name (directory basename or Hub id); default: the first of the\n"
       "kind the route needs. One JSON access-log line per request on stderr. SIGINT/SIGTERM: finish in-flight\n"
       "requests, exit 0.\n\n"
       "Example:\n"
       "  rerank serve -m cross-encoder/ms-marco-MiniLM-L-6-v2 -m sentence-transformers/all-MiniLM-L6-v2 --port 8080\n"
-      "  curl -s localhost:8080/v2/rerank -d '{\"query\": \"reset password\", \"documents\": [\"Click Forgot Password.\", \"Our office hours\"]}'");
-  cmd->add_option("-m,--model", o->models, "Model directory or Hub id ORG/NAME[@REVISION]; repeat for several models")->required();
+      "  curl -s localhost:8080/v2/rerank -d '{\"query\": \"reset password\", \"documents\": [\"Click Forgot Password.\", \"Our office hours\"]}'\n"
+      "  rerank serve -m cross-encoder/ms-marco-MiniLM-L-6-v2 --collection my-coll --port 8080\n"
+      "  curl -s localhost:8080/search -d '{\"query\": \"reset password\", \"k\": 50, \"top_n\": 5}'");
+  cmd->add_option("-m,--model", o->models, "Model directory or Hub id ORG/NAME[@REVISION]; repeat for several models");
+  cmd->add_option("-c,--collection", o->collection,
+                  "Collection directory (rerank index) to serve POST /search on, reranked by the first cross-encoder");
+  cmd->add_option("--collection-workers", o->collection_workers, "/search requests served at once (one Collection handle each)")
+      ->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->port, "Port (0 = any free port, printed on stderr)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--api-key", o->api_key, "Require 'Authorization: Bearer KEY' on every route but /health (default: $RERANK_API_KEY)")
@@ -73,8 +80,9 @@ void register_serve(CLI::App& app) {
     const int port = server.bind();
     ::sigaction(SIGINT, &sa, nullptr);
     ::sigaction(SIGTERM, &sa, nullptr);
-    std::fprintf(stderr, "rerank serve: listening on http://%s:%d (%zu model%s, batching %s)\n", o->host.c_str(), port,
-                 o->models.size(), o->models.size() == 1 ? "" : "s", o->batching ? "on" : "off");
+    std::fprintf(stderr, "rerank serve: listening on http://%s:%d (%zu model%s, batching %s%s%s)\n", o->host.c_str(), port,
+                 o->models.size(), o->models.size() == 1 ? "" : "s", o->batching ? "on" : "off",
+                 o->collection.empty() ? "" : ", /search on ", o->collection.c_str());
     std::thread waiter([&] {
       unsigned char sig = 0;
       while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
