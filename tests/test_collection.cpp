@@ -111,7 +111,7 @@ TEST(Collection, ChunksLongDocumentsWithOverlap) {
     EXPECT_LE(count(c), 40u);
     EXPECT_EQ(c.substr(0, 9), "Sentence ");  // sentence-aligned
     EXPECT_EQ(c.back(), '.');
-    if (i > 0) EXPECT_LT(chunks[i].start, chunks[i - 1].end);  // overlap
+    if (i > 0) { EXPECT_LT(chunks[i].start, chunks[i - 1].end); }  // overlap
   }
   EXPECT_EQ(chunks.back().end, text.size() - 1);
   // a single sentence longer than the budget is split between words

@@ -288,7 +288,7 @@ TEST(PipelineEvalCli, EndToEndEqualsTheRunFileModeOnItsRuns) {
     const auto& a = cell["comparison"][metric];
     const auto& b = fj["comparisons"][0]["metrics"][metric];
     for (const char* k : {"diff", "p_randomization", "wins", "ties", "losses"}) EXPECT_EQ(a[k], b[k]) << metric << " " << k;
-    if (!a["p_ttest"].is_null()) EXPECT_NEAR(a["p_ttest"].get<double>(), b["p_ttest"].get<double>(), 1e-12) << metric;
+    if (!a["p_ttest"].is_null()) { EXPECT_NEAR(a["p_ttest"].get<double>(), b["p_ttest"].get<double>(), 1e-12) << metric; }
   }
 
   // text tables, the sweep and the report

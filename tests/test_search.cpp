@@ -116,7 +116,7 @@ TEST(Pipeline, RerankKeepsFirstStageRanksAndScoresLikeCrossEncoder) {
     EXPECT_EQ(f.doc_id, x.doc_id);
     EXPECT_FLOAT_EQ(x.first_score, f.score);
     EXPECT_NEAR(x.score, scores[x.first_rank - 1], 1e-5);
-    if (i > 0) EXPECT_GE(r.reranked[i - 1].score, x.score);
+    if (i > 0) { EXPECT_GE(r.reranked[i - 1].score, x.score); }
   }
   // the Hub-id/directory factory gives the same scores as the encoder it wraps
   auto via_spec = make_reranker(kCe.string(), BackendOptions{.engine = {.threads = 1}});

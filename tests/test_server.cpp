@@ -478,6 +478,8 @@ TEST(ServerBatching, ConcurrentRequestsAreMergedAndCorrect) {
         auto r = h.post("/v2/rerank", json{{"query", kQuery}, {"documents", docs[t]}});
         if (!r || r->status != 200) {
           ++bad;
+          ADD_FAILURE() << "thread " << t << " request " << k << ": "
+                        << (r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error()));
           continue;
         }
         json j = json::parse(r->body);
@@ -486,6 +488,7 @@ TEST(ServerBatching, ConcurrentRequestsAreMergedAndCorrect) {
         for (size_t i = 0; same && i < want.size(); ++i)
           same = j["results"][i]["index"].get<size_t>() == want[i] &&
                  std::fabs(j["results"][i]["relevance_score"].get<double>() - sigmoid(logits[t][want[i]])) < 1e-5;
+        if (!same) ADD_FAILURE() << "thread " << t << " request " << k << ": " << r->body;
         (same ? good : bad)++;
       }
     });

@@ -108,7 +108,7 @@ std::vector<Query> read_trec_topics(const std::filesystem::path& path, const std
       field = Other;
     } else if (field == Title) {
       if (auto e = l.find("</title>"); e != std::string_view::npos) l = l.substr(0, e);
-      title += " " + std::string(l);
+      title.append(" ").append(l);
     }
   }
   if (in_top) fail(path, lines.size(), "<top> opened on line " + std::to_string(top_line) + " is never closed");
@@ -157,8 +157,8 @@ std::vector<Query> read_smart(const std::filesystem::path& path, const std::vect
       if (detail::is_blank(l)) continue;
       fail(path, ln, "expected a `.I <number>` record, got " + quote(l));
     }
-    if (field == 'W') w += " " + std::string(l);
-    else if (field == 'T') t += " " + std::string(l);
+    if (field == 'W') w.append(" ").append(l);
+    else if (field == 'T') t.append(" ").append(l);
   }
   close(lines.size());
   return out;

@@ -10,7 +10,9 @@ namespace rerank {
 std::string cpu_features() {
   std::string s;
   auto add = [&](bool on, const char* name) {
-    if (on) s += (s.empty() ? "" : " ") + std::string(name);
+    if (!on) return;
+    if (!s.empty()) s += ' ';
+    s += name;
   };
   __builtin_cpu_init();
   add(__builtin_cpu_supports("avx2"), "avx2");
