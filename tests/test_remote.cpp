@@ -32,16 +32,8 @@ constexpr double kEmbTol = 1e-5;
 
 const std::string kCe = test::data("encoders/models/ce-tiny").string();
 const std::string kBi = test::data("encoders/models/bi-tiny-mean").string();
-const std::string kQuery = "How do I reset my password?";
-const std::vector<std::string> kDocs = {
-    "Click 'Forgot password' on the sign-in page and follow the link we e-mail you.",
-    "Our office is open from nine to five on weekdays.",
-    "To change your password, open Settings, then Security.",
-    "The cafeteria serves lunch at noon.",
-    "Password resets expire after 24 hours.",
-    "Contact support if you cannot sign in.",
-    "We moved to a new building in 2019.",
-};
+const std::string kQuery = test::kPasswordQuery;
+const std::vector<std::string> kDocs = test::kPasswordDocs;
 
 /// One server for the suite: ce-tiny and bi-tiny-mean, no key.
 class Remote : public ::testing::Test {

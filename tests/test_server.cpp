@@ -26,16 +26,8 @@ namespace {
 const std::string kCe = data("encoders/models/ce-tiny").string();
 const std::string kBi = data("encoders/models/bi-tiny-mean").string();
 
-const std::vector<std::string> kDocs = {
-    "Click 'Forgot password' on the sign-in page and follow the link we e-mail you.",
-    "Our office is open from nine to five on weekdays.",
-    "To change your password, open Settings, then Security.",
-    "The cafeteria serves lunch at noon.",
-    "Password resets expire after 24 hours.",
-    "Contact support if you cannot sign in.",
-    "We moved to a new building in 2019.",
-};
-const std::string kQuery = "How do I reset my password?";
+const std::vector<std::string> kDocs = rerank::test::kPasswordDocs;
+const std::string kQuery = rerank::test::kPasswordQuery;
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 

@@ -28,6 +28,18 @@ inline std::vector<nlohmann::json> read_jsonl(const std::filesystem::path& p) {
   return out;
 }
 
+/// A query and documents for the server and remote-backend tests (three about passwords, four not).
+inline const std::string kPasswordQuery = "How do I reset my password?";
+inline const std::vector<std::string> kPasswordDocs = {
+    "Click 'Forgot password' on the sign-in page and follow the link we e-mail you.",
+    "Our office is open from nine to five on weekdays.",
+    "To change your password, open Settings, then Security.",
+    "The cafeteria serves lunch at noon.",
+    "Password resets expire after 24 hours.",
+    "Contact support if you cannot sign in.",
+    "We moved to a new building in 2019.",
+};
+
 /// A fresh (removed) path in the temp directory: "<prefix>-<pid>-<name>".
 inline std::filesystem::path temp_path(const std::string& prefix, const std::string& name) {
   std::filesystem::path p = std::filesystem::temp_directory_path() / (prefix + "-" + std::to_string(::getpid()) + "-" + name);
