@@ -188,6 +188,45 @@ TEST(SearchCli, IndexSearchAndRun) {
   fs::remove(run);
 }
 
+TEST(SearchCli, BatchReadsTrecTopicsAndSmartQueriesAndWritesNoPartialRun) {
+  fs::path dir = temp_dir("cli-formats"), run = temp_dir("formats.trec");
+  auto r = test::run_cli("index -c " + dir.string() + " " + test::data("pipeline/corpus.jsonl").string(), "");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto lines_of = [](const fs::path& p) {
+    std::vector<std::string> out;
+    std::ifstream in(p);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  };
+  // TREC topics, only the judged ones
+  r = test::run_cli("search -c " + dir.string() + " --k 3 --queries " + test::data("pipeline/topics.txt").string() +
+                        " --qrels " + test::data("pipeline/qrels.tsv").string() + " --run-out " + run.string(), "");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto lines = lines_of(run);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0].rfind("q01 Q0 d0", 0), 0u) << lines[0];
+  EXPECT_FALSE(fs::exists(run.string() + ".partial"));
+  // Cranfield's cran.qry: ids are the records' positions, as cranqrel numbers them
+  r = test::run_cli("search -c " + dir.string() + " --k 3 --queries " + test::data("eval/cran.qry").string() +
+                        " --qrels " + test::data("eval/cranqrel").string() + " --run-out " + run.string(), "");
+  ASSERT_EQ(r.status, 0) << r.err;
+  lines = lines_of(run);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0].rfind("1 Q0 ", 0), 0u) << lines[0];
+  // queries none of which the qrels judge: an error before anything is written, the old run left as it was
+  r = test::run_cli("search -c " + dir.string() + " --queries " + test::data("pipeline/queries.jsonl").string() +
+                        " --qrels " + test::data("eval/toy.qrels").string() + " --run-out " + run.string(), "");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no query is judged in"), std::string::npos) << r.err;
+  EXPECT_EQ(lines_of(run), lines);
+  // and `rerank eval` refuses a run with no query in common with the qrels instead of printing zeros
+  r = test::run_cli("eval --qrels " + test::data("eval/toy.qrels").string() + " --run " + run.string(), "");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no query in common"), std::string::npos) << r.err;
+  fs::remove_all(dir);
+  fs::remove(run);
+}
+
 TEST(Dense, EmbedderMismatchesAreErrors) {
   fs::path dir = temp_dir("mismatch");
   {

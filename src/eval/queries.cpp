@@ -51,6 +51,7 @@ std::vector<Query> read_beir(const std::filesystem::path& path, const std::vecto
     }
     if (!j.is_object()) fail(path, ln, "expected a JSON object with \"_id\" and \"text\"");
     auto id = j.find("_id");
+    if (id == j.end()) id = j.find("id");  // {"id", "text"} as some exports write it
     auto text = j.find("text");
     if (id == j.end() || !(id->is_string() || id->is_number_integer())) fail(path, ln, "missing string field \"_id\"");
     if (text == j.end() || !text->is_string()) fail(path, ln, "missing string field \"text\"");

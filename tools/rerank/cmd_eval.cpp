@@ -19,8 +19,9 @@ void run_files(const EvalFlags& f) {
     for (const auto& other : f.runs)
       if (&other != &path && std::filesystem::path(other).filename() == std::filesystem::path(path).filename()) run.name = path;
     evs.push_back(eval::evaluate(qrels, run, metrics, opts));
-    if (evs.back().query_ids.empty())
-      std::fprintf(stderr, "rerank: warning: %s: no query in common with the qrels %s\n", path.c_str(), f.qrels.c_str());
+    if (evs.back().query_ids.empty())  // nothing averaged: a wrong pairing of files, or an empty run
+      throw InputError(path + ": no query in common with the qrels " + f.qrels +
+                       (run.queries.empty() ? " (the run is empty)" : " (are they of the same collection?)"));
   }
   std::vector<std::vector<eval::Comparison>> cmps;
   for (size_t r = 1; r < evs.size(); ++r) {

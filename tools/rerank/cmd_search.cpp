@@ -2,11 +2,13 @@
 // BEIR queries.jsonl written as a TREC run.
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <set>
 
 #include "cli.hpp"
+#include "rerank/eval.hpp"
 #include "rerank/pipeline.hpp"
 
 namespace rerank::cli {
@@ -34,23 +36,6 @@ nlohmann::ordered_json to_json(const std::vector<RankedItem>& items) {
   return a;
 }
 
-std::set<std::string> qrels_queries(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open");
-  std::set<std::string> ids;
-  std::string line;
-  size_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    size_t e = line.find_first_of(" \t");
-    std::string q = line.substr(0, e);
-    if (q.empty() || (n == 1 && q == "query-id")) continue;
-    ids.insert(q);
-  }
-  return ids;
-}
-
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -62,6 +47,14 @@ void run(const SearchFlags& f) {
   bool batch = !f.queries.empty();
   if (batch == !f.query.empty()) throw InputError("give either a QUERY or --queries FILE.jsonl");
   if (batch && f.run_out.empty() && !f.json) throw InputError("--queries needs --run-out RUN.trec (or --json)");
+  // Inputs first (any error before a file is written): BEIR JSONL, TREC topics or SMART .QRY, as `rerank eval`.
+  std::vector<eval::Query> queries;
+  if (batch) queries = eval::read_queries(f.queries);
+  if (batch && !f.qrels.empty()) {
+    const eval::Qrels qrels = eval::read_qrels(f.qrels);
+    std::erase_if(queries, [&](const eval::Query& q) { return !qrels.queries.count(q.id); });
+    if (queries.empty()) throw InputError(f.queries + ": no query is judged in " + f.qrels);
+  }
   CollectionOptions runtime;
   runtime.vector_index = f.vector_index;
   Collection c = Collection::open(f.collection, runtime);
@@ -93,28 +86,15 @@ void run(const SearchFlags& f) {
     return;
   }
 
-  std::set<std::string> only;
-  if (!f.qrels.empty()) only = qrels_queries(f.qrels);
+  // The run is written to RUN.partial and renamed when complete: an interrupted search leaves no truncated run.
+  const std::string partial = f.run_out + ".partial";
   std::ofstream out;
   if (!f.run_out.empty()) {
-    out.open(f.run_out);
+    out.open(partial);
     if (!out) throw InputError(f.run_out + ": cannot write");
   }
-  std::ifstream in(f.queries);
-  if (!in) throw InputError(f.queries + ": cannot open");
-  std::vector<std::pair<std::string, std::string>> queries;  // (id, text)
-  read_json_lines(in, f.queries, 256, [&](std::vector<nlohmann::json>& qs, size_t first) {
-    size_t line = first;
-    for (const auto& j : qs) {
-      std::string qid = j.contains("_id") && j["_id"].is_number_integer() ? std::to_string(j["_id"].get<long long>())
-                        : j.contains("_id") ? field(j, "_id", f.queries, line) : field(j, "id", f.queries, line);
-      std::string text = field(j, "text", f.queries, line);
-      ++line;
-      if (only.empty() || only.count(qid)) queries.emplace_back(std::move(qid), std::move(text));
-    }
-  });
   if (f.warmup)  // one untimed pass: postings and embeddings in memory, as in a long-running server
-    for (const auto& q : queries) p.search(q.second);
+    for (const auto& q : queries) p.search(q.text);
   std::vector<double> ms;
   Progress progress("search");
   for (const auto& [qid, text] : queries) {
@@ -138,6 +118,11 @@ void run(const SearchFlags& f) {
     progress.add(1);
   }
   progress.finish();
+  if (out.is_open()) {
+    out.close();
+    if (!out) throw InputError(f.run_out + ": write failed");
+    std::filesystem::rename(partial, f.run_out);
+  }
   std::fprintf(stderr, "searched %zu queries%s: latency p50 %.3f ms, p99 %.3f ms, mean %.3f ms%s%s\n", ms.size(), f.warmup ? " (warm)" : "",
                percentile(ms, 0.5), percentile(ms, 0.99), ms.empty() ? 0.0 : std::accumulate(ms.begin(), ms.end(), 0.0) / ms.size(),
                f.run_out.empty() ? "" : "; run written to ", f.run_out.c_str());
@@ -150,7 +135,8 @@ void register_search(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("search", "Two-stage search of a collection: BM25/dense/hybrid top-k, then optional cross-encoder reranking");
   cmd->footer(
       "One query: prints the first-stage ranking and, with --reranker, the reranked top n with their scores and\n"
-      "first-stage ranks (--json for a JSON object). Batch: --queries reads BEIR queries.jsonl ({\"_id\", \"text\"})\n"
+      "first-stage ranks (--json for a JSON object). Batch: --queries reads BEIR queries.jsonl ({\"_id\", \"text\"}),\n"
+      "TREC topics or SMART .QRY files (Cranfield, CISI, MED)\n"
       "and writes a TREC run (qid Q0 docid rank score tag) of the final stage: the reranked list with a reranker,\n"
       "else the first stage (in batch mode --top-n defaults to all k). Latency p50/p99 goes to stderr.\n"
       "dense/hybrid need a collection indexed with --bi-encoder (its model is found again from the collection).\n"
@@ -160,8 +146,8 @@ void register_search(CLI::App& app) {
       "  rerank search -c scifact-idx --k 100 --queries queries.jsonl --qrels qrels/test.tsv --run-out bm25.trec");
   f->add(cmd, "Results kept after reranking (default 5; all k in batch mode)");
   cmd->add_option("query", f->query, "The query (or use --queries)");
-  cmd->add_option("--queries", f->queries, "BEIR queries.jsonl to run in batch");
-  cmd->add_option("--qrels", f->qrels, "Only run the queries listed in this qrels file (TSV or TREC)");
+  cmd->add_option("--queries", f->queries, "Queries to run in batch: BEIR queries.jsonl, TREC topics or SMART .QRY (auto-detected)");
+  cmd->add_option("--qrels", f->qrels, "Only run the queries judged in this qrels file (BEIR TSV, TREC, cranqrel, CISI/MED .REL)");
   cmd->add_option("--run-out", f->run_out, "TREC run file to write (batch mode)");
   cmd->add_option("--tag", f->tag, "Run tag (last column of the run)")->capture_default_str();
   cmd->add_flag("--json", f->json, "JSON output (one object per query)");
