@@ -11,10 +11,8 @@ cli=$1
 root=$(cd "$(dirname "$0")/../.." && pwd)
 models=$root/tests/data/encoders/models
 work=$(mktemp -d)
-log=$work/serve.log
-pid=
-cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$work"; }
-trap cleanup EXIT
+. "$root/scripts/server/serve_lib.sh"
+trap 'stop_serve; rm -rf "$work"' EXIT
 
 # The README's code block of the "## HTTP server" section, from the line that sets A= to the closing fence.
 block=$(awk '/^## HTTP server/ {s=1} s && /^```sh/ {b=1; next} b && /^```/ {exit} b' "$root/README.md" | sed -n '/^A=/,$p')
@@ -23,17 +21,8 @@ block=$(awk '/^## HTTP server/ {s=1} s && /^```sh/ {b=1; next} b && /^```/ {exit
 cp -r "$models/ce-tiny" "$work/ms-marco-MiniLM-L-6-v2"
 cp -r "$models/bi-tiny-mean" "$work/all-MiniLM-L6-v2"
 "$cli" index --collection "$work/my-coll" --bi-encoder "$work/all-MiniLM-L6-v2" "$root/tests/data/retrieval/corpus.jsonl" >/dev/null
-"$cli" serve -m "$work/ms-marco-MiniLM-L-6-v2" -m "$work/all-MiniLM-L6-v2" --collection "$work/my-coll" \
-  --host 127.0.0.1 --port 0 --threads 1 --api-key KEY --quiet 2>"$log" &
-pid=$!
-port=
-for _ in $(seq 1 600); do  # up to 60 s (a sanitizer build starts slowly)
-  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log")
-  [ -n "$port" ] && break
-  if ! kill -0 "$pid" 2>/dev/null; then echo "FAIL: rerank serve exited:"; cat "$log"; exit 1; fi
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "FAIL: rerank serve did not start"; cat "$log"; exit 1; }
+start_serve "$work/serve.log" "$cli" -m "$work/ms-marco-MiniLM-L-6-v2" -m "$work/all-MiniLM-L6-v2" \
+  --collection "$work/my-coll" --threads 1 --api-key KEY
 
 calls=0 fails=0
 curl() {  # the README's curl, with the status and the body checked

@@ -25,20 +25,9 @@ case $kind in
 esac
 
 log=$(mktemp)
-"$cli" serve -m "$models/ce-tiny" -m "$models/bi-tiny-mean" --host 127.0.0.1 --port 0 --threads 1 --api-key "$key" \
-  --quiet 2>"$log" &
-pid=$!
-cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -f "$log"; }
-trap cleanup EXIT
-
-port=
-for _ in $(seq 1 600); do  # up to 60 s (a sanitizer build starts slowly)
-  port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log")
-  [ -n "$port" ] && break
-  if ! kill -0 "$pid" 2>/dev/null; then echo "FAIL: rerank serve exited:"; cat "$log"; exit 1; fi
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "FAIL: rerank serve did not start:"; cat "$log"; exit 1; }
+. "$root/scripts/server/serve_lib.sh"
+trap 'stop_serve; rm -f "$log"' EXIT
+start_serve "$log" "$cli" -m "$models/ce-tiny" -m "$models/bi-tiny-mean" --threads 1 --api-key "$key"
 base=http://127.0.0.1:$port
 echo "rerank serve at $base ($kind SDKs)"
 
