@@ -3,6 +3,8 @@
 // requests in flight (their schedulers keep running), then drain and stop the schedulers.
 #include "rerank/server.hpp"
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -17,6 +19,7 @@ struct Server::Impl {
   std::mutex mu;
   bool bound = false;
   int port = -1;
+  int listen_fd = -1;  // the listening socket, to raise its backlog after httplib's listen(fd, 5)
   std::atomic<bool> serving{false};
   std::atomic<bool> stopping{false};
   std::thread thread;
@@ -57,6 +60,13 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   http.set_keep_alive_max_count(1000);
   http.set_keep_alive_timeout(5);
   http.set_tcp_nodelay(true);
+  // Debian's cpp-httplib listens with a backlog of 5: a burst of simultaneous connections (a client pool opening
+  // 16-64 sockets at once) overflows the accept queue and the kernel drops SYNs. Remember the socket here (httplib
+  // calls this for every socket it creates; the last one is the bound one) and listen again with SOMAXCONN in bind().
+  http.set_socket_options([impl = impl_.get()](socket_t sock) {
+    httplib::default_socket_options(sock);
+    impl->listen_fd = sock;
+  });
   install_limits(http, st);
   install_access_log(http, st);
   register_cohere_routes(http, st);
@@ -81,6 +91,7 @@ int Server::bind() {
   else if (impl_->http.bind_to_port(o.host, o.port))
     port = o.port;
   if (port <= 0) throw Error("serve: cannot listen on " + o.host + ":" + std::to_string(o.port) + " (address in use or not local?)");
+  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);  // Linux updates the backlog of a listening socket
   impl_->port = port;
   impl_->bound = true;
   return port;
