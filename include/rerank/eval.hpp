@@ -276,6 +276,9 @@ struct LatencyStats {
   double p50 = 0, p95 = 0, mean = 0, max = 0;  ///< milliseconds; pN = the nearest-rank percentile
 };
 LatencyStats latency_stats(const std::vector<double>& ms);
+/// The nearest-rank percentile (p in [0, 1]) of `sorted` (ascending): the smallest value with at least p of the
+/// values at or below it; 0 for an empty list.
+double nearest_rank(const std::vector<double>& sorted, double p);
 
 /// A sweep grid. Empty lists mean the pipeline's own k / top_n. top_n 0 = all k.
 struct SweepGrid {

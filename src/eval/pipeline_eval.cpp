@@ -16,18 +16,20 @@ namespace rerank::eval {
 
 using detail::quote;
 
+double nearest_rank(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const size_t r = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return sorted[std::min(sorted.size() - 1, r == 0 ? 0 : r - 1)];
+}
+
 LatencyStats latency_stats(const std::vector<double>& ms) {
   LatencyStats s;
   s.n = ms.size();
   if (ms.empty()) return s;
   std::vector<double> v = ms;
   std::sort(v.begin(), v.end());
-  auto pct = [&](double p) {  // nearest rank: the smallest value with at least p of the values at or below it
-    size_t r = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
-    return v[std::min(v.size() - 1, r == 0 ? 0 : r - 1)];
-  };
-  s.p50 = pct(0.50);
-  s.p95 = pct(0.95);
+  s.p50 = nearest_rank(v, 0.50);
+  s.p95 = nearest_rank(v, 0.95);
   s.max = v.back();
   s.mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
   return s;

@@ -1,7 +1,6 @@
 // rerank search: first stage (bm25/dense/hybrid) top-k, optional cross-encoder rerank, top-n; one query or a
 // BEIR queries.jsonl written as a TREC run.
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -36,13 +35,6 @@ nlohmann::ordered_json to_json(const std::vector<RankedItem>& items) {
   return a;
 }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) ;
-  return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
-}
-
 void run(const SearchFlags& f) {
   bool batch = !f.queries.empty();
   if (batch == !f.query.empty()) throw InputError("give either a QUERY or --queries FILE.jsonl");
@@ -50,10 +42,11 @@ void run(const SearchFlags& f) {
   // Inputs first (any error before a file is written): BEIR JSONL, TREC topics or SMART .QRY, as `rerank eval`.
   std::vector<eval::Query> queries;
   if (batch) queries = eval::read_queries(f.queries);
-  if (batch && !f.qrels.empty()) {
-    const eval::Qrels qrels = eval::read_qrels(f.qrels);
-    std::erase_if(queries, [&](const eval::Query& q) { return !qrels.queries.count(q.id); });
-    if (queries.empty()) throw InputError(f.queries + ": no query is judged in " + f.qrels);
+  if (batch && !f.qrels.empty()) {  // only the judged queries, as `rerank eval` runs them
+    eval::PipelineEvalOptions names;
+    names.queries_name = f.queries;
+    names.qrels_name = f.qrels;
+    queries = eval::judged_queries(queries, eval::read_qrels(f.qrels), names);
   }
   CollectionOptions runtime;
   runtime.vector_index = f.vector_index;
@@ -123,8 +116,10 @@ void run(const SearchFlags& f) {
     if (!out) throw InputError(f.run_out + ": write failed");
     std::filesystem::rename(partial, f.run_out);
   }
+  const double mean = ms.empty() ? 0.0 : std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size());
+  std::sort(ms.begin(), ms.end());
   std::fprintf(stderr, "searched %zu queries%s: latency p50 %.3f ms, p99 %.3f ms, mean %.3f ms%s%s\n", ms.size(), f.warmup ? " (warm)" : "",
-               percentile(ms, 0.5), percentile(ms, 0.99), ms.empty() ? 0.0 : std::accumulate(ms.begin(), ms.end(), 0.0) / ms.size(),
+               eval::nearest_rank(ms, 0.5), eval::nearest_rank(ms, 0.99), mean,
                f.run_out.empty() ? "" : "; run written to ", f.run_out.c_str());
 }
 
