@@ -54,6 +54,9 @@ void read_json_lines(std::istream& in, const std::string& source, size_t chunk,
 /// A required string field of a JSON-lines object, with a message naming the line and field.
 std::string field(const nlohmann::json& j, const char* key, const std::string& source, size_t line);
 
+/// "=========>          " (width characters) for a fraction in [0, 1]: the bar of Progress and of rerank index.
+std::string progress_bar(double frac, int width = 30);
+
 /// A progress line on stderr, only when stderr is a terminal (quiet in pipes): "<label>: N done, R/s", or with a
 /// total "<label> [=========>          ]  45%  135/300  12.3/s  ETA 0:12".
 class Progress {

@@ -52,6 +52,13 @@ std::string field(const nlohmann::json& j, const char* key, const std::string& s
   return it->get<std::string>();
 }
 
+std::string progress_bar(double frac, int width) {
+  const int filled = static_cast<int>(std::clamp(frac, 0.0, 1.0) * width);
+  std::string bar(static_cast<size_t>(filled), '=');
+  if (filled < width) bar += '>' + std::string(static_cast<size_t>(width - 1 - filled), ' ');
+  return bar;
+}
+
 Progress::Progress(std::string label, size_t total)
     : label_(std::move(label)), tty_(isatty(STDERR_FILENO) == 1), total_(total), start_(std::chrono::steady_clock::now()),
       last_(start_) {}
@@ -75,9 +82,7 @@ void Progress::draw(bool final) {
     return;
   }
   const double frac = std::min(1.0, static_cast<double>(done_) / static_cast<double>(total_));
-  const int width = 30, filled = static_cast<int>(frac * width);
-  std::string bar(static_cast<size_t>(filled), '=');
-  if (filled < width) bar += '>' + std::string(static_cast<size_t>(width - 1 - filled), ' ');
+  const std::string bar = progress_bar(frac);
   const double left = rate > 0 ? static_cast<double>(total_ - std::min(done_, total_)) / rate : 0.0;
   const int t = static_cast<int>(final ? s : left);
   std::fprintf(stderr, "\r%s [%s] %3.0f%%  %zu/%zu  %.1f/s  %s %d:%02d ", label_.c_str(), bar.c_str(), frac * 100, done_, total_,

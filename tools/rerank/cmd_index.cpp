@@ -18,11 +18,11 @@ struct IndexFlags {
   int throttle_ms = 0;  // hidden, for the crash test
 };
 
-/// "[=====>    ]  45%  12,345 docs  850 docs/s  ETA 0:12" on a terminal, nothing in a pipe.
+/// "[=====>    ]  45%  12,345 docs  850 docs/s  ETA 0:12" on a terminal, nothing in a pipe. The fraction is of the
+/// input bytes read (documents are counted as they come, their total is unknown until the end).
 class Bar {
  public:
-  explicit Bar(uint64_t total, const char* unit = "docs")
-      : total_(total), unit_(unit), tty_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+  explicit Bar(uint64_t total) : total_(total), tty_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
   void update(uint64_t done_bytes, size_t docs, bool force = false) {
     if (!tty_) return;
     auto now = std::chrono::steady_clock::now();
@@ -30,12 +30,9 @@ class Bar {
     last_ = now;
     double s = std::chrono::duration<double>(now - start_).count();
     double frac = total_ ? std::min(1.0, static_cast<double>(done_bytes) / static_cast<double>(total_)) : 0.0;
-    int filled = static_cast<int>(frac * 30);
-    std::string bar(static_cast<size_t>(filled), '=');
-    if (filled < 30) bar += '>' + std::string(static_cast<size_t>(29 - filled), ' ');
     double eta = frac > 0.001 ? s * (1 - frac) / frac : 0;
-    std::fprintf(stderr, "\r[%s] %3.0f%%  %zu %s  %.0f %s/s  ETA %d:%02d ", bar.c_str(), frac * 100, docs, unit_,
-                 s > 0 ? docs / s : 0.0, unit_, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
+    std::fprintf(stderr, "\r[%s] %3.0f%%  %zu docs  %.0f docs/s  ETA %d:%02d ", progress_bar(frac).c_str(), frac * 100, docs,
+                 s > 0 ? docs / s : 0.0, static_cast<int>(eta) / 60, static_cast<int>(eta) % 60);
     std::fflush(stderr);
   }
   void done() {
@@ -44,7 +41,6 @@ class Bar {
 
  private:
   uint64_t total_;
-  const char* unit_;
   bool tty_;
   std::chrono::steady_clock::time_point start_, last_;
 };
@@ -72,20 +68,26 @@ void run(const IndexFlags& f) {
   else if (!c.stats().embedder.empty() && !f.files.empty())
     c.set_embedder(embedder_from_identity(c.stats().embedder, backend));
 
-  if (c.embedder() && c.missing_embeddings() > 0) {  // first embedding of a BM25-only collection, or a resumed one
-    size_t missing = c.missing_embeddings();
+  if (const size_t missing = c.embedder() ? c.missing_embeddings() : 0) {  // a BM25-only collection, or a resumed backfill
     std::fprintf(stderr, "embedding %zu passages already in the collection\n", missing);
-    Bar eb(missing, "passages");
+    Progress eb("embed passages", missing);
     auto te = std::chrono::steady_clock::now();
-    size_t n = c.embed_missing(f.batch, [&](size_t done, size_t) { eb.update(done, done); });
-    eb.update(missing, n, true);
-    eb.done();
+    size_t reported = 0;
+    size_t n = c.embed_missing(f.batch, [&](size_t done, size_t) {
+      eb.add(done - reported);
+      reported = done;
+    });
+    eb.finish();
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
     std::printf("embedded %zu passages in %.2f s (%.0f passages/s)\n", n, s, s > 0 ? n / s : 0.0);
   }
   if (!f.remove.empty()) {
     size_t n = c.remove(f.remove);
     std::printf("removed %zu of %zu documents\n", n, f.remove.size());
+  }
+  if (f.files.empty()) {  // --delete and/or the embedding backfill only: no input, no progress bar
+    if (!f.no_optimize && !f.remove.empty()) c.optimize();
+    return;
   }
   uint64_t total = 0, before = 0;
   for (const auto& file : f.files) total += std::filesystem::file_size(file);
@@ -109,10 +111,9 @@ void run(const IndexFlags& f) {
   if (!f.no_optimize && (sum.added || sum.replaced || !f.remove.empty())) c.optimize();
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CollectionStats st = c.stats();
-  if (!f.files.empty())
-    std::printf("indexed %zu new, %zu replaced, %zu already present (%zu passages) in %.2f s (%.0f docs/s); collection: %zu documents, %zu passages%s\n",
-                sum.added, sum.replaced, sum.skipped, sum.passages, s, s > 0 ? (sum.added + sum.replaced) / s : 0.0, st.documents,
-                st.passages, st.embedding_dim ? (", " + std::to_string(st.embedding_dim) + "-d embeddings").c_str() : "");
+  std::printf("indexed %zu new, %zu replaced, %zu already present (%zu passages) in %.2f s (%.0f docs/s); collection: %zu documents, %zu passages%s\n",
+              sum.added, sum.replaced, sum.skipped, sum.passages, s, s > 0 ? (sum.added + sum.replaced) / s : 0.0, st.documents,
+              st.passages, st.embedding_dim ? (", " + std::to_string(st.embedding_dim) + "-d embeddings").c_str() : "");
 }
 
 }  // namespace
