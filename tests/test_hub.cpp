@@ -571,15 +571,46 @@ TEST_F(Hub, ResolveModelOrFallbackOnlyFallsBackWhenUnreachable) {
   EXPECT_FALSE(ok.fell_back);
   EXPECT_EQ(ok.directory, repo_dir("bi-tiny-mean") / "snapshots" / bi_commit_);
   // a repo the Hub does not have is an error, not a fallback
-  auto msg = error_of<rerank::HubError>([&] { rerank::resolve_model_or_fallback("nobody/nothing", fb, o); });
+  auto msg = error_of([&] { rerank::resolve_model_or_fallback("nobody/nothing", fb, o); });
   EXPECT_NE(msg.find("not found"), std::string::npos) << msg;
   o.endpoint = "http://127.0.0.1:" + std::to_string(rerank::test::unused_port());
   auto down = rerank::resolve_model_or_fallback("test-org/ce-tiny", fb, o);
   EXPECT_TRUE(down.fell_back);
   EXPECT_EQ(down.directory, fb);
   EXPECT_EQ(down.reason.rfind("cannot reach " + o.endpoint, 0), 0u) << down.reason;
-  msg = error_of<rerank::HubError>([&] { rerank::resolve_model_or_fallback("test-org/ce-tiny", tmp_ / "none", o); });
+  msg = error_of([&] { rerank::resolve_model_or_fallback("test-org/ce-tiny", tmp_ / "none", o); });
   EXPECT_NE(msg.find("fallback model"), std::string::npos) << msg;
+}
+
+// A host that takes no connection (a listening socket whose accept queue is full: the kernel drops further SYNs) is
+// unreachable after connect_timeout_seconds, without retries, and the fallback is taken.
+TEST_F(Hub, ConnectTimeoutCountsAsUnreachable) {
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(lfd, 0), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {  // fill the accept queue; later connects stay unanswered
+    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    fillers.push_back(c);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto o = opts();
+  o.endpoint = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  o.connect_timeout_seconds = 1;
+  auto t0 = std::chrono::steady_clock::now();
+  auto choice = rerank::resolve_model_or_fallback("test-org/ce-tiny", data("encoders/models/ce-tiny"), o);
+  double s = rerank::test::seconds_since(t0);
+  for (int c : fillers) ::close(c);
+  ::close(lfd);
+  EXPECT_TRUE(choice.fell_back);
+  EXPECT_NE(choice.reason.find("could not connect within 1 s"), std::string::npos) << choice.reason;
+  EXPECT_LT(s, 5.0);  // one attempt of 1 s, not max_attempts of the 30 s timeout
 }
 
 }  // namespace

@@ -207,6 +207,7 @@ class Scanner {
       d.element = e;
       d.element_line = ln;
       d.any_element = true;
+      if (std::string* s = d.sink(); !s->empty()) s->push_back('\n');  // elements never run into each other
       return;
     }
     d.loose.push_back(' ');  // any other tag: markup between loose words
