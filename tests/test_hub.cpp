@@ -12,11 +12,13 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "hub/hash.hpp"
 #include "rerank/hub.hpp"
 #include "rerank/rerank.hpp"
+#include "local_server.hpp"
 #include "test_util.hpp"
 
 namespace fs = std::filesystem;
@@ -488,6 +490,127 @@ TEST_F(Hub, CliPullAndPredictWithAHubId) {
   auto missing = run(env, "predict --model nobody/nothing", tmp_, pair);
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;
+}
+
+// scripts/demo.sh (what `make demo` runs): the real model id through the Hub, else the fixture with one line why.
+Cli run_demo(const std::string& env, const fs::path& tmp) {
+  fs::path script = fs::path(RERANK_TEST_DATA).parent_path().parent_path() / "scripts" / "demo.sh";
+  std::string cmd = "env -u RERANK_MODEL -u HF_HUB_OFFLINE -u HF_ENDPOINT RERANK_CLI=" + std::string(RERANK_CLI) + " " + env +
+                    " bash " + script.string() + " > " + (tmp / "out").string() + " 2> " + (tmp / "err").string();
+  int rc = std::system(cmd.c_str());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(tmp / "out"), slurp(tmp / "err")};
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+TEST_F(Hub, DemoFetchesTheDefaultModelFromTheHub) {
+  const std::string id = "cross-encoder/ms-marco-MiniLM-L-6-v2";
+  std::string commit = hub_.add_repo(id, data("encoders/models/ce-tiny"));
+  std::string env = "HF_ENDPOINT=" + hub_.endpoint() + " HF_HOME=" + (tmp_ / "demo-hf").string();
+  auto first = run_demo(env, tmp_);
+  ASSERT_EQ(first.status, 0) << first.err;
+  EXPECT_EQ(first.out.find("NOTE"), std::string::npos) << first.out;  // no fallback line
+  fs::path snap = tmp_ / "demo-hf" / "hub" / "models--cross-encoder--ms-marco-MiniLM-L-6-v2" / "snapshots" / commit;
+  auto lines = lines_of(first.out);
+  ASSERT_EQ(lines.size(), 5u) << first.out;  // Query, Reranked ... (model dir), three results
+  EXPECT_EQ(lines[0], "Query: How do I reset my password?");
+  EXPECT_NE(lines[1].find("(" + snap.string() + ")"), std::string::npos) << lines[1];
+  EXPECT_EQ(lines[2].rfind("  1. [", 0), 0u) << lines[2];
+  EXPECT_GT(hub_.count("HEAD", "/" + id + "/resolve/"), 0u);
+  EXPECT_GT(hub_.count("GET", "/cdn/"), 0u);  // the weights were downloaded
+
+  // cached after the first run: offline, the same ranking from the cache, nothing asked of the Hub
+  hub_.clear_log();
+  auto cached = run_demo(env + " HF_HUB_OFFLINE=1", tmp_);
+  ASSERT_EQ(cached.status, 0) << cached.err;
+  EXPECT_EQ(hub_.log().size(), 0u);
+  auto again = lines_of(cached.out);
+  ASSERT_EQ(again.size(), 5u) << cached.out;
+  EXPECT_EQ(again[1].substr(again[1].find('(')), lines[1].substr(lines[1].find('(')));
+  for (size_t i = 2; i < 5; ++i) EXPECT_EQ(again[i], lines[i]);
+}
+
+TEST_F(Hub, DemoFallsBackWithOneLineWhenTheHubIsUnreachable) {
+  std::string env = "HF_ENDPOINT=http://127.0.0.1:" + std::to_string(rerank::test::unused_port()) + " HF_HOME=" +
+                    (tmp_ / "demo-hf").string();
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = run_demo(env, tmp_);
+  double s = rerank::test::seconds_since(t0);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 6u) << r.out;  // the note, Query, Reranked ..., three results
+  EXPECT_EQ(lines[0].rfind("NOTE: cross-encoder/ms-marco-MiniLM-L-6-v2 is unavailable (cannot reach http://127.0.0.1:", 0), 0u) << lines[0];
+  EXPECT_NE(lines[0].find("tests/data/encoders/models/ce-tiny"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("RERANK_MODEL=DIR make demo"), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1], "Query: How do I reset my password?");
+  for (size_t i = 3; i < 6; ++i) EXPECT_EQ(lines[i].rfind("  " + std::to_string(i - 2) + ". [", 0), 0u) << lines[i];
+  EXPECT_LT(s, 20.0);  // no retries against a refused connection
+
+  // HF_HUB_OFFLINE=1 with nothing cached: the fallback too, without a request
+  auto off = run_demo("HF_HUB_OFFLINE=1 HF_ENDPOINT=" + hub_.endpoint() + " HF_HOME=" + (tmp_ / "demo-hf").string(), tmp_);
+  ASSERT_EQ(off.status, 0) << off.err;
+  EXPECT_EQ(off.out.rfind("NOTE: cross-encoder/ms-marco-MiniLM-L-6-v2 is unavailable (", 0), 0u) << off.out;
+  EXPECT_NE(off.out.find("offline mode is on"), std::string::npos) << off.out;
+  EXPECT_EQ(hub_.log().size(), 0u);
+
+  // an explicit model is used as given, no note
+  auto given = run_demo(env + " RERANK_MODEL=" + data("encoders/models/ce-tiny").string(), tmp_);
+  ASSERT_EQ(given.status, 0) << given.err;
+  EXPECT_EQ(given.out.find("NOTE"), std::string::npos) << given.out;
+}
+
+TEST_F(Hub, ResolveModelOrFallbackOnlyFallsBackWhenUnreachable) {
+  fs::path fb = data("encoders/models/ce-tiny");
+  auto o = opts();
+  auto ok = rerank::resolve_model_or_fallback("test-org/bi-tiny-mean", fb, o);
+  EXPECT_FALSE(ok.fell_back);
+  EXPECT_EQ(ok.directory, repo_dir("bi-tiny-mean") / "snapshots" / bi_commit_);
+  // a repo the Hub does not have is an error, not a fallback
+  auto msg = error_of([&] { rerank::resolve_model_or_fallback("nobody/nothing", fb, o); });
+  EXPECT_NE(msg.find("not found"), std::string::npos) << msg;
+  o.endpoint = "http://127.0.0.1:" + std::to_string(rerank::test::unused_port());
+  auto down = rerank::resolve_model_or_fallback("test-org/ce-tiny", fb, o);
+  EXPECT_TRUE(down.fell_back);
+  EXPECT_EQ(down.directory, fb);
+  EXPECT_EQ(down.reason.rfind("cannot reach " + o.endpoint, 0), 0u) << down.reason;
+  msg = error_of([&] { rerank::resolve_model_or_fallback("test-org/ce-tiny", tmp_ / "none", o); });
+  EXPECT_NE(msg.find("fallback model"), std::string::npos) << msg;
+}
+
+// A host that takes no connection (a listening socket whose accept queue is full: the kernel drops further SYNs) is
+// unreachable after connect_timeout_seconds, without retries, and the fallback is taken.
+TEST_F(Hub, ConnectTimeoutCountsAsUnreachable) {
+  int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(lfd, 0), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &len);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {  // fill the accept queue; later connects stay unanswered
+    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    fillers.push_back(c);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto o = opts();
+  o.endpoint = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  o.connect_timeout_seconds = 1;
+  auto t0 = std::chrono::steady_clock::now();
+  auto choice = rerank::resolve_model_or_fallback("test-org/ce-tiny", data("encoders/models/ce-tiny"), o);
+  double s = rerank::test::seconds_since(t0);
+  for (int c : fillers) ::close(c);
+  ::close(lfd);
+  EXPECT_TRUE(choice.fell_back);
+  EXPECT_NE(choice.reason.find("could not connect within 1 s"), std::string::npos) << choice.reason;
+  EXPECT_LT(s, 5.0);  // one attempt of 1 s, not max_attempts of the 30 s timeout
 }
 
 }  // namespace

@@ -136,7 +136,7 @@ class Collection {
 
 // ---- ingestion -------------------------------------------------------------------------------------------
 
-enum class DocumentFormat { Auto, JsonLines, Csv, Tsv, Text, Smart };
+enum class DocumentFormat { Auto, JsonLines, Csv, Tsv, Text, Smart, Trec };
 
 struct ReadProgress {
   uint64_t bytes_read = 0;   ///< of the (compressed) file
@@ -150,11 +150,14 @@ struct ReadProgress {
 ///    quoting;
 ///  - SMART classic collections (.ALL, cran.all.1400, or a file starting with ".I "): `.I id` records with `.T`
 ///    title, `.W` text (other fields such as `.A`, `.B` kept in metadata); CRLF accepted;
+///  - TREC SGML (a file whose first line starts with `<DOC>`, optionally .gz): `<DOC> <DOCNO>id</DOCNO> ... </DOC>`
+///    records; text from <TEXT>, <HEADLINE>, <TITLE> and the other elements Anserini's TrecCollection keeps,
+///    else the text loose between the tags (see src/collection/trec_reader.hpp);
 ///  - plain text / Markdown (anything else): the whole file is one document, id = file name.
 /// Throws InputError naming the file and line for malformed input.
 void read_documents(const std::filesystem::path& file, DocumentFormat format, size_t batch,
                     const std::function<void(std::vector<Document>&, const ReadProgress&)>& on_batch);
 DocumentFormat detect_format(const std::filesystem::path& file);
-DocumentFormat parse_format(const std::string& name);  ///< auto|jsonl|csv|tsv|text|smart; throws InputError
+DocumentFormat parse_format(const std::string& name);  ///< auto|jsonl|csv|tsv|text|smart|trec; throws InputError
 
 }  // namespace rerank

@@ -51,10 +51,20 @@ namespace rerank::eval {
 // ---------------------------------------------------------------------------------------------------------------
 // Inputs
 
+/// Query ids compare as numbers when both are numeric, as trec_eval users expect: "01" (CACM's qrels) and "1"
+/// (its queries) are the same query. Other ids compare byte-wise. query_id_key is the id without the leading
+/// zeros of an all-digit id ("007" -> "7", "0" stays "0"); QueryIdLess orders by it (the maps below use it, so
+/// every place queries meet qrels and runs matches this way).
+std::string_view query_id_key(std::string_view id);
+struct QueryIdLess {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const { return query_id_key(a) < query_id_key(b); }
+};
+
 /// Relevance judgments: query id -> (document id -> relevance). Relevance is an integer grade; < 1 is not relevant
 /// at the default threshold.
 struct Qrels {
-  std::map<std::string, std::unordered_map<std::string, int>> queries;
+  std::map<std::string, std::unordered_map<std::string, int>, QueryIdLess> queries;
   /// Adds one judgment; throws InputError when (qid, docid) is already judged.
   void add(const std::string& qid, const std::string& docid, int relevance);
   size_t num_judgments() const;
@@ -66,6 +76,8 @@ enum class QrelsFormat {
   Beir,       ///< header `query-id<TAB>corpus-id<TAB>score`, then one judgment per line
   Cranfield,  ///< `cranqrel`: `qid docid code`, code 1..4 (1 = complete answer) or -1; see cranfield_relevance
   Cisi,       ///< CISI.REL: `qid docid 0 0.000000`, every pair relevant (relevance 1)
+  QidDocid,   ///< `qid docid 0 0` (CACM's qrels.text, ids like "01"): every pair relevant (relevance 1); Auto
+              ///< picks it for 4 columns whose third (TREC's document id) is constant while a query id repeats
 };
 
 /// Cranfield's codes as graded relevance: 1 -> 4, 2 -> 3, 3 -> 2, 4 -> 1 (5 - code: higher is more relevant, as
@@ -75,7 +87,7 @@ int cranfield_relevance(int code);
 /// Reads qrels. Auto picks Cranfield for a file named `cranqrel*`, Cisi for `*.REL` files whose lines have the
 /// `qid docid 0 0.0` layout (MED.REL is plain TREC). Lines may end in CRLF; blank lines are skipped.
 Qrels read_qrels(const std::filesystem::path& path, QrelsFormat format = QrelsFormat::Auto);
-QrelsFormat parse_qrels_format(std::string_view name);  ///< "auto", "trec", "beir", "cranfield", "cisi"
+QrelsFormat parse_qrels_format(std::string_view name);  ///< "auto", "trec", "beir", "cranfield", "cisi", "qid-docid"
 
 /// A ranked list entry.
 struct ScoredDoc {
@@ -86,7 +98,7 @@ struct ScoredDoc {
 /// A run: query id -> retrieved documents with scores (any order: evaluation sorts them trec_eval's way).
 struct Run {
   std::string name;
-  std::map<std::string, std::vector<ScoredDoc>> queries;
+  std::map<std::string, std::vector<ScoredDoc>, QueryIdLess> queries;
   Run() = default;
   explicit Run(std::string n) : name(std::move(n)) {}
   void add(const std::string& qid, const std::string& docid, double score) { queries[qid].push_back({docid, score}); }

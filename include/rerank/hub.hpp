@@ -42,6 +42,13 @@ class HubError : public Error {
   using Error::Error;
 };
 
+/// The model could not be had without the Hub, and the Hub could not be reached (host unknown, connection
+/// refused or not made within connect_timeout_seconds) or offline mode is on; the cache lacks what was asked.
+class HubUnreachable : public HubError {
+ public:
+  using HubError::HubError;
+};
+
 struct PullOptions {
   std::string revision = "main";  ///< branch, tag or 40-hex commit sha
   bool offline = false;           ///< cache only (also when HF_HUB_OFFLINE is 1/true/yes/on)
@@ -50,7 +57,8 @@ struct PullOptions {
   std::filesystem::path cache_dir;  ///< "" = $HF_HUB_CACHE, else $HF_HOME/hub
   int max_attempts = 5;           ///< per file, for transport errors, 5xx/429 and integrity failures
   double backoff_seconds = 0.5;   ///< wait before retry n is backoff * 2^(n-1), capped at 8 s
-  long timeout_seconds = 30;      ///< connect timeout, and abort when no byte arrives for this long
+  long timeout_seconds = 30;      ///< abort when no byte arrives for this long
+  double connect_timeout_seconds = 10;  ///< to connect (TCP + TLS); not connected in time = unreachable (no retry)
   enum class ProgressBar { Auto, Never, Always } progress = ProgressBar::Auto;  ///< Auto: when stderr is a tty
 };
 
@@ -72,6 +80,19 @@ PullResult pull_model(const std::string& repo_id, const PullOptions& options = {
 /// (`options.revision` is the default revision); the model is pulled (or found in the cache) and its snapshot
 /// directory returned. Throws HubError.
 std::filesystem::path resolve_model(const std::string& id_or_path, const PullOptions& options = {});
+
+/// What resolve_model_or_fallback chose.
+struct ModelChoice {
+  std::filesystem::path directory;  ///< the model directory to load
+  bool fell_back = false;           ///< true: `directory` is the fallback
+  std::string reason;               ///< when fell_back: why the requested model could not be had (one line)
+};
+
+/// resolve_model, except that when `id_or_path` is a Hub id the Hub cannot give (HubUnreachable: unreachable or
+/// offline, and not in the cache) the `fallback` directory is returned with the reason. Every other error (no
+/// such repo, HTTP errors, integrity failures, a missing fallback directory) still throws HubError.
+ModelChoice resolve_model_or_fallback(const std::string& id_or_path, const std::filesystem::path& fallback,
+                                      const PullOptions& options = {});
 
 /// Whether `id` is a valid "ORG/NAME" Hub repo id (letters, digits, '-', '_', '.'; no "--" or ".."; at most 96
 /// characters; no leading or trailing '-' or '.' in either part).

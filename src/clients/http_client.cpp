@@ -138,7 +138,8 @@ Response Client::perform(const Request& q) {
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_URL, q.url.c_str());
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms);
+  const double connect = q.connect_timeout_seconds > 0 ? std::min(q.connect_timeout_seconds, timeout) : timeout;
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::max(1L, std::lround(connect * 1000)));
   if (q.idle_timeout) {
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(std::ceil(timeout))));
@@ -174,10 +175,15 @@ Response Client::perform(const Request& q) {
   if (code != CURLE_OK) {
     r.aborted = !t.abort_reason.empty();
     r.timed_out = code == CURLE_OPERATION_TIMEDOUT;
-    r.unreachable = code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY;
+    curl_off_t pretransfer = 0;  // 0: the connection (TCP, TLS) was never ready to send the request
+    curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+    r.unreachable = code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY ||
+                    (r.timed_out && pretransfer == 0);
     r.retryable_transport = !r.aborted && transport_retryable(code);
     if (r.aborted)
       r.error = t.abort_reason;
+    else if (r.timed_out && pretransfer == 0)
+      r.error = "could not connect within " + seconds_text(connect) + " s";
     else if (r.timed_out)
       r.error = "timed out after " + seconds_text(timeout) + " s" + (q.idle_timeout ? " without data" : "");
     else

@@ -48,6 +48,9 @@ struct Request {
   /// false: timeout_seconds bounds the whole transfer. true: connecting, and any silence, may last that long
   /// (downloads and streams of unknown length).
   bool idle_timeout = false;
+  /// Seconds allowed to connect (TCP and TLS); 0 = the policy's timeout_seconds. A connection not made in time
+  /// counts as unreachable (Response::unreachable), like a refused one.
+  double connect_timeout_seconds = 0;
   std::string user_agent = "rerank/0.1.0";
   /// Streaming: called with each piece of a 2xx body (status and headers already set in the Response) instead
   /// of collecting it. Return "" to go on, or an error message to abort the transfer (not retried).
@@ -61,7 +64,7 @@ struct Response {
   std::string body;                            ///< collected body (all of it unless on_data took a 2xx body)
   std::string error;                           ///< transport failure or abort; "" when a complete answer arrived
   bool timed_out = false;
-  bool unreachable = false;                    ///< could not connect or resolve the host at all
+  bool unreachable = false;                    ///< could not resolve the host or connect to it (refused, or not in time)
   bool aborted = false;                        ///< on_data or the body limit stopped the transfer
   bool retryable_transport = false;            ///< the failure is worth another attempt
   size_t delivered = 0;                        ///< body bytes handed to on_data

@@ -1,11 +1,13 @@
 // Document readers for `rerank index`: JSON lines (BEIR corpus.jsonl, .gz too), CSV/TSV, SMART classic
-// collections (.I/.T/.A/.W records) and plain text / Markdown files (see rerank/collection.hpp).
+// collections (.I/.T/.A/.W records), TREC SGML (trec_reader.cpp) and plain text / Markdown files (see
+// rerank/collection.hpp).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <fstream>
 
 #include "collection/line_reader.hpp"
+#include "collection/trec_reader.hpp"
 #include "rerank/collection.hpp"
 #include "rerank/error.hpp"
 
@@ -222,6 +224,12 @@ void read_smart(const std::filesystem::path& file, Batcher& out) {
   out.flush(r);
 }
 
+void read_trec(const std::filesystem::path& file, Batcher& out) {
+  LineReader r(file);
+  collection::read_trec_documents(r, [&](Document&& d) { out.push(std::move(d), r); });
+  out.flush(r);
+}
+
 void read_text(const std::filesystem::path& file, Batcher& out) {
   LineReader r(file);
   std::string line, text;
@@ -246,7 +254,8 @@ DocumentFormat parse_format(const std::string& name) {
   if (name == "tsv") return DocumentFormat::Tsv;
   if (name == "text" || name == "txt" || name == "markdown" || name == "md") return DocumentFormat::Text;
   if (name == "smart") return DocumentFormat::Smart;
-  throw InputError("unknown format \"" + name + "\" (expected auto, jsonl, csv, tsv, text or smart)");
+  if (name == "trec" || name == "sgml") return DocumentFormat::Trec;
+  throw InputError("unknown format \"" + name + "\" (expected auto, jsonl, csv, tsv, text, smart or trec)");
 }
 
 DocumentFormat detect_format(const std::filesystem::path& file) {
@@ -263,6 +272,7 @@ DocumentFormat detect_format(const std::filesystem::path& file) {
   while (r.next(line) && line.find_first_not_of(" \t") == std::string::npos) {
   }
   if (line.rfind(".I ", 0) == 0) return DocumentFormat::Smart;
+  if (collection::starts_trec_document(line)) return DocumentFormat::Trec;
   if (!line.empty() && line[0] == '{') return DocumentFormat::JsonLines;
   return DocumentFormat::Text;
 }
@@ -275,6 +285,7 @@ void read_documents(const std::filesystem::path& file, DocumentFormat format, si
     case DocumentFormat::Csv: read_csv(file, ',', b); break;
     case DocumentFormat::Tsv: read_csv(file, '\t', b); break;
     case DocumentFormat::Smart: read_smart(file, b); break;
+    case DocumentFormat::Trec: read_trec(file, b); break;
     case DocumentFormat::Text:
     case DocumentFormat::Auto: read_text(file, b); break;
   }

@@ -28,7 +28,7 @@ Evaluation evaluate(const Qrels& qrels, const Run& run, const std::vector<Metric
   ev.metrics = metrics;
   ev.values.assign(metrics.size(), {});
 
-  std::set<std::string> qids;  // sorted, as trec_eval -q prints them
+  std::set<std::string, QueryIdLess> qids;  // sorted, as trec_eval -q prints them ("01" = "1")
   for (const auto& [qid, docs] : run.queries) {
     if (qrels.queries.count(qid)) qids.insert(qid);
     else ++ev.ignored;

@@ -170,7 +170,7 @@ PipelineEvaluation evaluate_pipeline(Pipeline& pipeline, const std::vector<Query
   const size_t kmax = r.ks.back();
 
   const std::vector<Query> run_queries = judged_queries(queries, qrels, options);
-  std::set<std::string> with_text;
+  std::set<std::string, QueryIdLess> with_text;
   for (const auto& q : queries) with_text.insert(q.id);
   r.queries_in_file = queries.size();
   r.unjudged_queries = queries.size() - run_queries.size();

@@ -1,6 +1,8 @@
-// Relevance judgments: BEIR TSV, TREC, Cranfield's cranqrel and CISI.REL, with auto-detection.
+// Relevance judgments: BEIR TSV, TREC, Cranfield's cranqrel, CISI.REL and `qid docid 0 0` (CACM), with
+// auto-detection.
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "eval/text.hpp"
 #include "rerank/eval.hpp"
@@ -39,7 +41,8 @@ QrelsFormat parse_qrels_format(std::string_view name) {
   if (n == "beir" || n == "tsv") return QrelsFormat::Beir;
   if (n == "cranfield" || n == "cranqrel") return QrelsFormat::Cranfield;
   if (n == "cisi") return QrelsFormat::Cisi;
-  throw InputError("unknown qrels format " + quote(name) + " (expected auto, trec, beir, cranfield or cisi)");
+  if (n == "qid-docid" || n == "cacm") return QrelsFormat::QidDocid;
+  throw InputError("unknown qrels format " + quote(name) + " (expected auto, trec, beir, cranfield, cisi or qid-docid)");
 }
 
 namespace {
@@ -56,6 +59,23 @@ bool is_cisi_line(std::string_view line) {
          f[3].find('.') != std::string_view::npos && detail::parse_double(f[3]);
 }
 
+// `qid docid 0 0` (CACM's qrels.text): 4 columns whose TREC reading is impossible, because the third column (the
+// TREC document id) is the same on every line while a query id repeats, i.e. every judgment would be a duplicate.
+bool trec_reading_impossible(const std::vector<std::string>& lines) {
+  std::string_view third;
+  bool first = true, repeated = false;
+  std::unordered_set<std::string_view> qids;
+  for (const auto& l : lines) {
+    if (detail::is_blank(l)) continue;
+    auto f = detail::split_ws(l);
+    if (f.size() != 4) return false;
+    if (first) third = f[2], first = false;
+    else if (f[2] != third) return false;
+    repeated |= !qids.insert(query_id_key(f[0])).second;
+  }
+  return repeated;
+}
+
 QrelsFormat detect(const std::filesystem::path& path, const std::vector<std::string>& lines) {
   const std::string fname = detail::lower(path.filename().string());
   size_t first = 0;
@@ -66,7 +86,7 @@ QrelsFormat detect(const std::filesystem::path& path, const std::vector<std::str
   if (fname.rfind("cranqrel", 0) == 0) return QrelsFormat::Cranfield;
   if (is_cisi_line(l)) return QrelsFormat::Cisi;
   auto f = detail::split_ws(l);
-  if (f.size() == 4) return QrelsFormat::Trec;
+  if (f.size() == 4) return trec_reading_impossible(lines) ? QrelsFormat::QidDocid : QrelsFormat::Trec;
   fail(path, first + 1,
        "cannot tell the qrels format: expected TREC `qid 0 docid rel` (4 columns) or a BEIR TSV starting with the "
        "header `query-id<TAB>corpus-id<TAB>score`; got " + std::to_string(f.size()) +
@@ -95,7 +115,7 @@ Qrels read_qrels(const std::filesystem::path& path, QrelsFormat format) {
   auto add = [&](size_t line, std::string_view qid, std::string_view doc, int rel) {
     if (qid.empty()) fail(path, line, "empty query id");
     if (doc.empty()) fail(path, line, "empty document id");
-    std::string key = std::string(qid) + '\t' + std::string(doc);
+    std::string key = std::string(query_id_key(qid)) + '\t' + std::string(doc);
     auto [it, inserted] = seen.emplace(std::move(key), line);
     if (!inserted)
       fail(path, line, "query " + quote(qid) + ", document " + quote(doc) + " is already judged on line " +
@@ -146,6 +166,12 @@ Qrels read_qrels(const std::filesystem::path& path, QrelsFormat format) {
         if (!is_cisi_line(l)) fail(path, ln, "expected `qid docid 0 0.000000` (CISI.REL), got " + quote(l));
         auto f = detail::split_ws(l);
         add(ln, std::to_string(*detail::parse_int(f[0])), std::to_string(*detail::parse_int(f[1])), 1);
+        break;
+      }
+      case QrelsFormat::QidDocid: {
+        auto f = detail::split_ws(l);
+        if (f.size() != 4) fail(path, ln, "expected 4 columns `qid docid 0 0` (qid-docid layout, as CACM), got " + std::to_string(f.size()));
+        add(ln, f[0], f[1], 1);
         break;
       }
       case QrelsFormat::Auto: break;

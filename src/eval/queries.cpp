@@ -1,6 +1,8 @@
 // Query files: BEIR JSONL, TREC topics, and the SMART `.I/.W` records of Cranfield, CISI and MED.
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <optional>
 #include <unordered_map>
 
 #include "eval/text.hpp"
@@ -60,60 +62,113 @@ std::vector<Query> read_beir(const std::filesystem::path& path, const std::vecto
   return out;
 }
 
-// TREC topics: <top> <num> Number: 301 <title> text <desc> ... </top>; the title may span lines until the next tag.
-std::vector<Query> read_trec_topics(const std::filesystem::path& path, const std::vector<std::string>& lines) {
-  std::vector<Query> out;
-  bool in_top = false;
-  size_t top_line = 0;
-  std::string num, title;
-  enum { None, Num, Title, Other } field = None;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const size_t ln = i + 1;
-    std::string_view l = detail::trim(lines[i]);
-    if (l.empty()) continue;
-    if (l.rfind("<top>", 0) == 0) {
-      if (in_top) fail(path, ln, "<top> inside the <top> opened on line " + std::to_string(top_line));
-      in_top = true;
-      top_line = ln;
-      num.clear();
-      title.clear();
-      field = None;
-      l = detail::trim(l.substr(5));
-      if (l.empty()) continue;
+// TREC topics, classic (`<top> <num> Number: 301 <title> text <desc> Description: ... </top>`, tags left open, a
+// field running to the next tag, possibly over several lines) or with closed tags (`<top><num>1</num><title>
+// text</title></top>`), any mix, tag names in any case. The query text is the title.
+struct TopicTag {
+  std::string name;  // lowercased
+  bool closing = false;
+  size_t end = 0;  // just past '>'
+};
+
+/// A tag `<name>` / `</name>` (letters, digits, '_', '-') starting at l[i] == '<'; nullopt for a '<' in text.
+std::optional<TopicTag> topic_tag_at(std::string_view l, size_t i) {
+  TopicTag t;
+  size_t j = i + 1;
+  if (j < l.size() && l[j] == '/') t.closing = true, ++j;
+  size_t k = j;
+  while (k < l.size() && (std::isalnum(static_cast<unsigned char>(l[k])) || l[k] == '_' || l[k] == '-')) ++k;
+  if (k == j || k >= l.size() || l[k] != '>' || !std::isalpha(static_cast<unsigned char>(l[j]))) return std::nullopt;
+  t.name = detail::lower(l.substr(j, k - j));
+  t.end = k + 1;
+  return t;
+}
+
+class TopicReader {
+ public:
+  explicit TopicReader(const std::filesystem::path& path) : path_(path) {}
+
+  std::vector<Query> read(const std::vector<std::string>& lines) {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::string_view l = lines[i];
+      ln_ = i + 1;
+      size_t pos = 0;
+      while (pos < l.size()) {
+        size_t lt = l.find('<', pos);
+        std::optional<TopicTag> tag;
+        while (lt != std::string_view::npos && !(tag = topic_tag_at(l, lt))) lt = l.find('<', lt + 1);
+        text(l.substr(pos, lt == std::string_view::npos ? std::string_view::npos : lt - pos));
+        if (!tag) break;
+        on_tag(*tag);
+        pos = tag->end;
+      }
+      text(" ");  // a line break separates words
     }
-    if (l.rfind("</top>", 0) == 0) {
-      if (!in_top) fail(path, ln, "</top> without <top>");
-      if (num.empty()) fail(path, ln, "topic opened on line " + std::to_string(top_line) + " has no <num>");
-      std::string t = collapse_spaces(title);
-      if (t.empty()) fail(path, ln, "topic " + quote(num) + " has an empty <title>");
-      out.push_back({num, t});
-      in_top = false;
-      continue;
+    if (in_top_) fail(path_, lines.size(), "<top> opened on line " + std::to_string(top_line_) + " is never closed");
+    return std::move(out_);
+  }
+
+ private:
+  void text(std::string_view s) {
+    if (!in_top_) {
+      if (!detail::is_blank(s)) fail(path_, ln_, "text outside <top> ... </top>: " + quote(detail::trim(s)));
+      return;
     }
-    if (!in_top) fail(path, ln, "text outside <top> ... </top>: " + quote(l));
-    if (l.rfind("<num>", 0) == 0) {
-      std::string_view v = detail::trim(l.substr(5));
-      if (detail::lower(v.substr(0, 7)) == "number:") v = detail::trim(v.substr(7));
-      if (auto e = v.find("</num>"); e != std::string_view::npos) v = detail::trim(v.substr(0, e));
-      auto parts = detail::split_ws(v);
-      if (parts.size() != 1) fail(path, ln, "<num> must hold one topic number, got " + quote(v));
-      num = std::string(parts[0]);
-      field = Num;
-    } else if (l.rfind("<title>", 0) == 0) {
-      std::string_view v = detail::trim(l.substr(7));
-      if (detail::lower(v.substr(0, 6)) == "topic:") v = detail::trim(v.substr(6));
-      if (auto e = v.find("</title>"); e != std::string_view::npos) v = v.substr(0, e);
-      title = std::string(v);
-      field = Title;
-    } else if (l[0] == '<') {
-      field = Other;
-    } else if (field == Title) {
-      if (auto e = l.find("</title>"); e != std::string_view::npos) l = l.substr(0, e);
-      title.append(" ").append(l);
+    if (field_ == Field::Num) num_.append(s);
+    else if (field_ == Field::Title) title_.append(s);
+  }
+
+  void on_tag(const TopicTag& t) {
+    if (t.name == "top") {
+      if (!t.closing) {
+        if (in_top_) fail(path_, ln_, "<top> inside the <top> opened on line " + std::to_string(top_line_));
+        in_top_ = true;
+        top_line_ = ln_;
+        num_.clear(), title_.clear();
+        num_line_ = 0;
+        field_ = Field::None;
+      } else {
+        if (!in_top_) fail(path_, ln_, "</top> without <top>");
+        finish();
+        in_top_ = false;
+      }
+      return;
+    }
+    if (!in_top_) fail(path_, ln_, "<" + std::string(t.closing ? "/" : "") + t.name + "> outside <top> ... </top>");
+    field_ = Field::Other;  // a closing tag, or a field we do not use (<desc>, <narr>, ...)
+    if (t.closing) return;
+    if (t.name == "num") {
+      if (num_line_) fail(path_, ln_, "a second <num> in the topic opened on line " + std::to_string(top_line_));
+      num_line_ = ln_;
+      field_ = Field::Num;
+    } else if (t.name == "title") {
+      field_ = Field::Title;
     }
   }
-  if (in_top) fail(path, lines.size(), "<top> opened on line " + std::to_string(top_line) + " is never closed");
-  return out;
+
+  void finish() {
+    if (!num_line_) fail(path_, ln_, "topic opened on line " + std::to_string(top_line_) + " has no <num>");
+    std::string_view v = detail::trim(num_);
+    if (detail::lower(v.substr(0, 7)) == "number:") v = detail::trim(v.substr(7));
+    auto parts = detail::split_ws(v);
+    if (parts.size() != 1) fail(path_, num_line_, "<num> must hold one topic number, got " + quote(v));
+    std::string t = collapse_spaces(title_);
+    if (detail::lower(std::string_view(t).substr(0, 6)) == "topic:") t = collapse_spaces(t.substr(6));
+    if (t.empty()) fail(path_, ln_, "topic " + quote(parts[0]) + " has an empty <title>");
+    out_.push_back({std::string(parts[0]), t});
+  }
+
+  enum class Field { None, Num, Title, Other };
+  const std::filesystem::path& path_;
+  std::vector<Query> out_;
+  size_t ln_ = 0, top_line_ = 0, num_line_ = 0;
+  bool in_top_ = false;
+  Field field_ = Field::None;
+  std::string num_, title_;
+};
+
+std::vector<Query> read_trec_topics(const std::filesystem::path& path, const std::vector<std::string>& lines) {
+  return TopicReader(path).read(lines);
 }
 
 // SMART records: `.I id`, then field markers `.T .A .B .W .X .K` each on its own line followed by text lines.
@@ -172,7 +227,7 @@ QueriesFormat detect(const std::filesystem::path& path, const std::vector<std::s
     std::string_view s = detail::trim(l);
     if (s.empty()) continue;
     if (s[0] == '{') return QueriesFormat::BeirJsonl;
-    if (s.rfind("<top>", 0) == 0) return QueriesFormat::TrecTopics;
+    if (detail::lower(s.substr(0, 5)) == "<top>") return QueriesFormat::TrecTopics;
     if (s.rfind(".I", 0) == 0) return QueriesFormat::Smart;
     throw InputError(path.string() + ": cannot tell the queries format from its first line " + quote(s) +
                      " (expected BEIR JSON lines, TREC <top> topics or SMART .I records)");
@@ -193,10 +248,12 @@ std::vector<Query> read_queries(const std::filesystem::path& path, QueriesFormat
     case QueriesFormat::Smart:
     case QueriesFormat::Auto: out = read_smart(path, lines, false); break;
   }
-  std::unordered_map<std::string, size_t> seen;
+  std::unordered_map<std::string_view, size_t> seen;  // "01" and "1" are one query (see query_id_key)
   for (size_t i = 0; i < out.size(); ++i) {
-    auto [it, inserted] = seen.emplace(out[i].id, i);
-    if (!inserted) throw InputError(path.string() + ": query id " + quote(out[i].id) + " appears twice");
+    auto [it, inserted] = seen.emplace(query_id_key(out[i].id), i);
+    if (!inserted)
+      throw InputError(path.string() + ": query id " + quote(out[i].id) + " appears twice" +
+                       (out[it->second].id != out[i].id ? " (as " + quote(out[it->second].id) + ")" : ""));
   }
   return out;
 }

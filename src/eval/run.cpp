@@ -41,7 +41,7 @@ Run read_run(const std::filesystem::path& path) {
     if (!detail::parse_int(f[3])) fail(path, ln, "rank " + quote(f[3]) + " is not an integer");
     auto score = detail::parse_double(f[4]);
     if (!score) fail(path, ln, "score " + quote(f[4]) + " is not a finite number");
-    std::string key = std::string(f[0]) + '\t' + std::string(f[2]);
+    std::string key = std::string(query_id_key(f[0])) + '\t' + std::string(f[2]);
     auto [it, inserted] = seen.emplace(std::move(key), ln);
     if (!inserted)
       fail(path, ln, "query " + quote(f[0]) + ": document " + quote(f[2]) + " already appears on line " +

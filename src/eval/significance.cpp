@@ -120,7 +120,7 @@ Comparison compare(const Evaluation& a, const Evaluation& b, size_t metric, size
     throw InputError("compare: the evaluations do not share metric #" + std::to_string(metric));
   Comparison c;
   c.metric = a.metrics[metric].name;
-  std::map<std::string, std::pair<double, double>> paired;  // union of queries; missing = 0
+  std::map<std::string, std::pair<double, double>, QueryIdLess> paired;  // union of queries; missing = 0
   for (size_t i = 0; i < a.query_ids.size(); ++i) paired[a.query_ids[i]].first = a.values[metric][i];
   for (size_t i = 0; i < b.query_ids.size(); ++i) paired[b.query_ids[i]].second = b.values[metric][i];
   std::vector<double> va, vb;

@@ -1,5 +1,6 @@
 // Line reading and field parsing shared by the evaluation file formats.
 #include "eval/text.hpp"
+#include "rerank/eval.hpp"
 
 #include <cctype>
 #include <charconv>
@@ -92,3 +93,15 @@ std::string quote(std::string_view s) {
 }
 
 }  // namespace rerank::eval::detail
+
+namespace rerank::eval {
+
+std::string_view query_id_key(std::string_view id) {
+  if (id.size() < 2 || id[0] != '0') return id;
+  for (char c : id)
+    if (c < '0' || c > '9') return id;
+  size_t z = id.find_first_not_of('0');
+  return z == std::string_view::npos ? id.substr(id.size() - 1) : id.substr(z);
+}
+
+}  // namespace rerank::eval

@@ -21,8 +21,10 @@ bool parse_u64(const std::string& s, uint64_t& out) {
   return true;
 }
 
-http::Request request(const char* method, const std::string& url, const std::vector<std::string>& headers, bool follow) {
+http::Request request(const char* method, const std::string& url, const std::vector<std::string>& headers, bool follow,
+                      double connect_timeout) {
   http::Request q;
+  q.connect_timeout_seconds = connect_timeout;
   q.method = method;
   q.url = url;
   q.headers = headers;
@@ -46,7 +48,7 @@ HttpResponse convert(http::Response&& r) {
 
 }  // namespace
 
-Http::Http(long timeout_seconds) {
+Http::Http(long timeout_seconds, double connect_timeout_seconds) : connect_timeout_(connect_timeout_seconds) {
   try {
     client_ = std::make_unique<http::Client>(http::Policy{static_cast<double>(timeout_seconds), 1, 0, 0}, "Hugging Face Hub");
   } catch (const Error& e) {
@@ -59,14 +61,14 @@ Http::~Http() = default;
 size_t Http::requests() const { return client_->requests(); }
 
 HttpResponse Http::head(const std::string& url, const std::vector<std::string>& headers) {
-  return convert(client_->perform(request("HEAD", url, headers, false)));
+  return convert(client_->perform(request("HEAD", url, headers, false, connect_timeout_)));
 }
 
 HttpResponse Http::get_to_file(const std::string& url, const std::vector<std::string>& headers, int fd, uint64_t offset,
                                std::optional<uint64_t> expected_total, const std::function<void(uint64_t)>& progress) {
   std::vector<std::string> all = headers;
   if (offset > 0) all.push_back("Range: bytes=" + std::to_string(offset) + "-");
-  http::Request q = request("GET", url, all, true);
+  http::Request q = request("GET", url, all, true, connect_timeout_);
   bool started = false, restarted = false, to_file = false;
   uint64_t received = 0;
   // Called with the body of a 2xx answer: 200 or 206 go to the file; other 2xx bodies are ignored.

@@ -22,7 +22,7 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  ///< of the last response, names lowercased
   std::string body;                            ///< error bodies only (first 16 KiB)
   bool transport_failed = false;               ///< no complete response: connection, timeout, truncated body...
-  bool unreachable = false;                    ///< could not connect or resolve the host at all
+  bool unreachable = false;                    ///< could not resolve the host or connect to it in time
   std::string error;                           ///< what went wrong in transport (or in writing the file)
   bool restarted = false;                      ///< GET: asked for a range but got the whole file (200)
   uint64_t received = 0;                       ///< GET: body bytes written to the file
@@ -34,7 +34,8 @@ struct HttpResponse {
 
 class Http {
  public:
-  explicit Http(long timeout_seconds);
+  /// `timeout_seconds`: silence allowed; `connect_timeout_seconds`: to connect (0 = timeout_seconds).
+  Http(long timeout_seconds, double connect_timeout_seconds);
   ~Http();
   Http(const Http&) = delete;
   Http& operator=(const Http&) = delete;
@@ -53,6 +54,7 @@ class Http {
 
  private:
   std::unique_ptr<http::Client> client_;
+  double connect_timeout_ = 0;
 };
 
 }  // namespace rerank::hub_detail

@@ -38,12 +38,6 @@ namespace {
 using hub_detail::Http;
 using hub_detail::HttpResponse;
 
-/// The Hub could not be reached at all (connection refused, DNS): the cache may still answer.
-class HubUnreachable : public HubError {
- public:
-  using HubError::HubError;
-};
-
 std::optional<std::string> env(const char* name) {
   const char* v = std::getenv(name);
   if (!v || !*v) return std::nullopt;
@@ -251,7 +245,7 @@ class ProgressLine {
 
 class Puller {
  public:
-  Puller(std::string repo_id, const PullOptions& o) : repo_(std::move(repo_id)), opt_(o), http_(o.timeout_seconds) {
+  Puller(std::string repo_id, const PullOptions& o) : repo_(std::move(repo_id)), opt_(o), http_(o.timeout_seconds, o.connect_timeout_seconds) {
     if (!is_hub_repo_id(repo_))
       throw HubError("\"" + sanitize(repo_) + "\" is not a Hugging Face Hub model id of the form ORG/NAME");
     validate_revision(opt_.revision);
@@ -333,9 +327,9 @@ class Puller {
  private:
   std::string where() const { return repo_ + "@" + (commit_.empty() ? opt_.revision : commit_); }
 
-  HubError not_cached(const std::string& what) const {
+  HubUnreachable not_cached(const std::string& what) const {
     std::string why = offline_ ? "offline mode is on (HF_HUB_OFFLINE or --offline)" : "the Hub could not be reached";
-    return HubError("model " + repo_ + " (revision " + opt_.revision + "): " + what + " (" + repo_dir_.string() +
+    return HubUnreachable("model " + repo_ + " (revision " + opt_.revision + "): " + what + " (" + repo_dir_.string() +
                     ") and " + why + "; run `rerank pull " + repo_ + (opt_.revision == "main" ? "" : " --revision " + opt_.revision) +
                     "` with network access first");
   }
@@ -665,10 +659,27 @@ fs::path resolve_model(const std::string& id_or_path, const PullOptions& options
   }
   if (!is_hub_repo_id(id))
     throw HubError("\"" + sanitize(id_or_path) + "\" is neither a model directory nor a Hugging Face Hub id ORG/NAME[@REVISION]");
+  const std::string prefix = "\"" + sanitize(id_or_path) + "\" is not a directory; as a Hugging Face Hub model id: ";
   try {
     return pull_model(id, o).snapshot;
+  } catch (const HubUnreachable& e) {
+    throw HubUnreachable(prefix + e.what());
   } catch (const HubError& e) {
-    throw HubError("\"" + sanitize(id_or_path) + "\" is not a directory; as a Hugging Face Hub model id: " + e.what());
+    throw HubError(prefix + e.what());
+  }
+}
+
+ModelChoice resolve_model_or_fallback(const std::string& id_or_path, const fs::path& fallback, const PullOptions& options) {
+  try {
+    return {resolve_model(id_or_path, options), false, ""};
+  } catch (const HubUnreachable& e) {
+    std::error_code ec;
+    if (!fs::is_directory(fallback, ec))
+      throw HubError(std::string(e.what()) + "; and the fallback model " + fallback.string() + " is not a directory");
+    std::string why = e.what();  // the part after resolve_model's prefix is the Hub's own message
+    const std::string marker = "as a Hugging Face Hub model id: ";
+    if (auto p = why.find(marker); p != std::string::npos) why = why.substr(p + marker.size());
+    return {fallback, true, why};
   }
 }
 

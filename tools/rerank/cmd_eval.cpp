@@ -132,8 +132,12 @@ void register_eval(CLI::App& app) {
       "deeper than top-n see only top-n documents. Queries without judgments are skipped; a query whose first stage\n"
       "finds nothing counts 0. --sweep runs a grid (the first stage once per k, each candidate scored once per\n"
       "query) and reports quality and latency per cell, so you see where more candidates stop paying.\n"
-      "Qrels: BEIR TSV or TREC `qid 0 docid rel`, auto-detected; also cranqrel and CISI.REL (--qrels-format).\n"
-      "Queries: BEIR JSONL, TREC <top> topics, SMART .QRY (cran.qry: ids are positions, as cranqrel numbers them).\n"
+      "Qrels: BEIR TSV or TREC `qid 0 docid rel`, auto-detected; also cranqrel, CISI.REL and `qid docid 0 0` (CACM;\n"
+      "auto picks it when the TREC reading would make the document-id column constant) (--qrels-format).\n"
+      "Queries: BEIR JSONL, TREC <top> topics (classic open tags or closed ones), SMART .QRY (cran.qry: ids are\n"
+      "positions, as cranqrel numbers them).\n"
+      "Query ids compare as numbers when both sides are numeric: \"01\" in the qrels is query \"1\" of the run or the\n"
+      "queries file (trec_eval users' expectation); other ids must match exactly.\n"
       "Documents are ranked by score, ties by document id descending, as trec_eval does. nDCG gain = relevance.\n"
       "Metrics: ndcg@K map@K map mrr@K p@K recall@K rprec hit@K (or trec_eval names: ndcg_cut_10, P_5, recip_rank...).\n\n"
       "Examples:\n"
@@ -147,7 +151,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--qrels", f->qrels, "Relevance judgments file")->required();
   cmd->add_option("--run", f->runs, "TREC run file (repeat to compare; the first is the baseline)");
   cmd->add_option("--metrics", f->metrics, "Comma-separated metrics")->capture_default_str();
-  cmd->add_option("--qrels-format", f->qrels_format, "auto, trec, beir, cranfield or cisi")->capture_default_str();
+  cmd->add_option("--qrels-format", f->qrels_format, "auto, trec, beir, cranfield, cisi or qid-docid (CACM `qid docid 0 0`)")->capture_default_str();
   cmd->add_flag("--json", f->json, "Print one JSON object instead of tables");
   cmd->add_flag("--per-query", f->per_query, "Also print every query's values");
   cmd->add_flag("-c,--complete", f->complete, "Run files: average over every qrels query; queries missing from a run count 0");

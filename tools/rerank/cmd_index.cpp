@@ -126,6 +126,9 @@ void register_index(CLI::App& app) {
       "  .jsonl/.json[.gz]  JSON lines, BEIR corpus.jsonl: {\"_id\" (or \"id\"), \"title\", \"text\", \"metadata\"}\n"
       "  .csv/.tsv          a header row with \"id\" and \"text\" columns (optional \"title\"); quoted fields allowed\n"
       "  SMART (.ALL, cran.all.1400, files starting with \".I \")  .I id / .T title / .W text records\n"
+      "  TREC SGML (files starting with <DOC>, also .gz)  <DOC><DOCNO>id</DOCNO> ... </DOC>, several per file; text\n"
+      "                     from <TEXT>, <HEADLINE>, <TITLE>, <HL>, <HEAD>, <TTL>, <DD>, <DATE>, <LP>, <LEADPARA> (as\n"
+      "                     Anserini's TrecCollection), else the text loose between the tags\n"
       "  anything else      plain text or Markdown: one document per file, id = the file name\n"
       "Each batch of --batch-size documents is one transaction: an interrupted run keeps every finished batch, and\n"
       "running the same command again skips ids already in the collection (--update replaces them instead).\n"
@@ -140,7 +143,7 @@ void register_index(CLI::App& app) {
       "  rerank index --collection notes --delete old-note.md");
   cmd->add_option("-c,--collection", f->collection, "Collection directory (created when missing)")->required();
   cmd->add_option("files", f->files, "Input files");
-  cmd->add_option("--format", f->format, "auto, jsonl, csv, tsv, text or smart")->capture_default_str();
+  cmd->add_option("--format", f->format, "auto, jsonl, csv, tsv, text, smart or trec")->capture_default_str();
   cmd->add_option("--bi-encoder", f->bi_encoder,
                   "Also embed passages for dense search: bi-encoder directory, Hub id ORG/NAME, or openai:MODEL");
   cmd->add_option("--bi-encoder-url", f->bi_encoder_url, "openai: base URL, e.g. http://127.0.0.1:8080/v1")->envname("OPENAI_BASE_URL");

@@ -54,17 +54,24 @@ void register_rank(CLI::App& app) {
   auto file = std::make_shared<std::string>("-");
   auto top_k = std::make_shared<size_t>(0);
   auto as_json = std::make_shared<bool>(false);
+  auto fallback = std::make_shared<std::string>();
+  auto fallback_note = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("rank", "Rerank documents for one query with a cross-encoder (CrossEncoder.rank)");
   cmd->footer(
       "Documents: one per line of FILE (or stdin with -), or JSON lines with a \"text\" field.\n"
       "Prints rank, score, original position and a preview; --json prints one JSON object per result:\n"
-      "{\"rank\", \"corpus_id\", \"score\", \"text\"}.\n\n"
+      "{\"rank\", \"corpus_id\", \"score\", \"text\"}.\n"
+      "--fallback-model DIR: when --model is a Hub id that cannot be had because the Hub cannot be reached (or\n"
+      "HF_HUB_OFFLINE=1) and the cache lacks it, rank with DIR instead and say so in one line above the ranking\n"
+      "(stderr with --json); the Hub is then given 3 s to connect.\n\n"
       "Example:\n"
       "  rerank rank -m ms-marco-MiniLM-L-6-v2 --query 'How do I reset my password?' --top-k 3 docs.txt");
   flags->add(cmd);
   cmd->add_option("-q,--query", *query, "The query")->required();
   cmd->add_option("-k,--top-k", *top_k, "How many results to print (0 = all)")->capture_default_str();
   cmd->add_flag("--json", *as_json, "Machine-readable output, one JSON object per line");
+  cmd->add_option("--fallback-model", *fallback, "Model directory to use when the Hub cannot be reached (see below)");
+  cmd->add_option("--fallback-note", *fallback_note, "Text appended to the line that reports a fallback");
   cmd->add_option("file", *file, "Documents file, or - for stdin")->capture_default_str();
   cmd->callback([=] {
     std::vector<std::string> docs;
@@ -76,7 +83,20 @@ void register_rank(CLI::App& app) {
       docs = read_documents(in, *file);
     }
     if (docs.empty()) throw InputError("no documents to rank (empty input)");
-    auto model = Model::load(resolve_model(flags->model));
+    ModelChoice choice{};
+    if (fallback->empty()) {
+      choice.directory = resolve_model(flags->model);
+    } else {
+      PullOptions hub;
+      hub.connect_timeout_seconds = 3;
+      choice = resolve_model_or_fallback(flags->model, *fallback, hub);
+    }
+    auto model = Model::load(choice.directory);
+    if (choice.fell_back) {
+      std::string line = "NOTE: " + flags->model + " is unavailable (" + choice.reason + "), so this ranks with " +
+                         choice.directory.string() + "." + (fallback_note->empty() ? "" : " " + *fallback_note);
+      std::fprintf(*as_json ? stderr : stdout, "%s\n", line.c_str());
+    }
     CrossEncoder ce(model, flags->engine());
     auto t0 = std::chrono::steady_clock::now();
     auto ranked = ce.rank(*query, docs, *top_k, PredictOptions{flags->max_length});

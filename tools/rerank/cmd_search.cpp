@@ -14,7 +14,7 @@ namespace rerank::cli {
 namespace {
 
 struct SearchFlags : PipelineFlags {
-  std::string query, queries, run_out, qrels, tag = "rerank";
+  std::string query, queries, run_out, qrels, qrels_format = "auto", tag = "rerank";
   bool json = false, warmup = false;
 };
 
@@ -46,7 +46,7 @@ void run(const SearchFlags& f) {
     eval::PipelineEvalOptions names;
     names.queries_name = f.queries;
     names.qrels_name = f.qrels;
-    queries = eval::judged_queries(queries, eval::read_qrels(f.qrels), names);
+    queries = eval::judged_queries(queries, eval::read_qrels(f.qrels, eval::parse_qrels_format(f.qrels_format)), names);
   }
   CollectionOptions runtime;
   runtime.vector_index = f.vector_index;
@@ -134,6 +134,7 @@ void register_search(CLI::App& app) {
       "TREC topics or SMART .QRY files (Cranfield, CISI, MED)\n"
       "and writes a TREC run (qid Q0 docid rank score tag) of the final stage: the reranked list with a reranker,\n"
       "else the first stage (in batch mode --top-n defaults to all k). Latency p50/p99 goes to stderr.\n"
+      "--qrels keeps the judged queries; query ids compare as numbers when both are numeric (\"01\" = \"1\").\n"
       "dense/hybrid need a collection indexed with --bi-encoder (its model is found again from the collection).\n"
       "hybrid fuses BM25 and dense (depth max(k, 100) each) by reciprocal-rank fusion (k=60) or --fusion weighted.\n\n"
       "Examples:\n"
@@ -142,7 +143,8 @@ void register_search(CLI::App& app) {
   f->add(cmd, "Results kept after reranking (default 5; all k in batch mode)");
   cmd->add_option("query", f->query, "The query (or use --queries)");
   cmd->add_option("--queries", f->queries, "Queries to run in batch: BEIR queries.jsonl, TREC topics or SMART .QRY (auto-detected)");
-  cmd->add_option("--qrels", f->qrels, "Only run the queries judged in this qrels file (BEIR TSV, TREC, cranqrel, CISI/MED .REL)");
+  cmd->add_option("--qrels", f->qrels, "Only run the queries judged in this qrels file (BEIR TSV, TREC, cranqrel, CISI/MED .REL, qid docid 0 0)");
+  cmd->add_option("--qrels-format", f->qrels_format, "auto, trec, beir, cranfield, cisi or qid-docid")->capture_default_str();
   cmd->add_option("--run-out", f->run_out, "TREC run file to write (batch mode)");
   cmd->add_option("--tag", f->tag, "Run tag (last column of the run)")->capture_default_str();
   cmd->add_flag("--json", f->json, "JSON output (one object per query)");
