@@ -82,7 +82,7 @@ debian_sources() {
     FNR == 1 { flush(); deb822 = (FILENAME ~ /\.sources$/) }
     /^[ \t]*#/ { next }
     !deb822 {
-      line = $0; sub(/#.*/, "", line); gsub(/\[[^]]*\]/, " ", line)
+      line = $0; sub(/#.*/, "", line); sub(/[ \t]+$/, "", line); gsub(/\[[^]]*\]/, " ", line)
       n = split(line, w, /[ \t]+/); k = (w[1] == "" ? 2 : 1)
       if (w[k] == "deb" && want(w[k + 2])) { c = ""; for (i = k + 3; i <= n; i++) c = c " " w[i]; print w[k + 1], w[k + 2] c }
       next
