@@ -101,6 +101,15 @@ mirror=${FRESH_CHECK_MIRROR:-$(awk -v s="$suite" '$2 == s { print $1; exit }' <<
 [ -n "$mirror" ] || { echo "fresh-check: no Debian 12 ($suite) source in /etc/apt/sources.list{,.d/*}; set FRESH_CHECK_MIRROR" >&2; exit 1; }
 [ -n "$sources" ] || sources="$mirror $suite main"
 
+in_root() {  # in_root DIR: pids of processes whose root directory is DIR (a server a test left running, ...)
+  local p
+  for p in /proc/[0-9]*; do [ "$(readlink "$p/root" 2>/dev/null)" != "$1" ] || echo "${p#/proc/}"; done
+}
+kill_leftovers() {  # kill_leftovers DIR
+  local pids
+  pids=$(in_root "$1")
+  [ -z "$pids" ] || { say "killing processes left in $1: $(echo $pids)"; kill -KILL $pids 2>/dev/null || true; sleep 1; }
+}
 # Stale state of an earlier run that was killed: its mount namespace died with it, so only the directory is left
 # (a directory with anything still mounted below it is never deleted).
 workbase=${FRESH_CHECK_WORKDIR:-/var/tmp}
@@ -112,12 +121,14 @@ for d in "$workbase"/rerank-fresh-check.*; do
     say "stale mounts below $d: unmounting"
     awk -v d="$d/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
   fi
+  kill_leftovers "$d/root"
   say "removing stale $d"; rm -rf --one-file-system "$d"
 done
 work=$(mktemp -d "$workbase/rerank-fresh-check.XXXXXX")
 echo $$ > "$work/pid"
 root=$work/root
 cleanup() {
+  [ ! -d "$root" ] || kill_leftovers "$root"
   if awk -v d="$work/" 'index($2, d) == 1 { found = 1 } END { exit !found }' /proc/self/mounts; then
     echo "fresh-check: something is still mounted below $work; not deleting it" >&2; return
   fi
@@ -140,7 +151,7 @@ else
   debootstrap --variant=minbase "${include[@]}" "$suite" "$work/base" "$mirror" >"$logs/debootstrap.log" 2>&1 ||
     { tail -n 30 "$logs/debootstrap.log"; echo "fresh-check: debootstrap failed (log: $logs/debootstrap.log)" >&2; exit 1; }
   rm -f "$work/base"/var/cache/apt/archives/*.deb
-  tar --numeric-owner -C "$work/base" -czf "$base.tmp" . && mv "$base.tmp" "$base"
+  tar --numeric-owner -C "$work/base" -czf "$base.$$.tmp" . && mv "$base.$$.tmp" "$base"
   rm -rf --one-file-system "$work/base"
   say "base root cached as $base ($(du -h "$base" | cut -f1))"
 fi
@@ -188,6 +199,7 @@ run_step() {  # run_step NAME COMMAND
   local name=$1 cmd=$2 log=$logs/${1// /-}.log rc=0 t=$SECONDS
   say "== $name"
   unshare --mount --propagation private "$self" --inner "$root" "$cmd" "$log" "${user_env[@]}" || rc=$?
+  kill_leftovers "$root"
   say "$name: exit $rc after $((SECONDS - t)) s"
   if [ $rc -ne 0 ]; then
     echo
