@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config python3 \
   libopenblas-dev libdnnl-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev \
   ocl-icd-opencl-dev opencl-c-headers libsqlite3-dev libstemmer-dev zlib1g-dev libcurl4-openssl-dev libcpp-httplib-dev libfaiss-dev libssl-dev libhwy-dev \
   chromium fonts-dejavu-core curl ca-certificates \
-  python3-venv python3-pip
+  python3-venv python3-pip python3-dev libpcre2-dev
 # Node.js for the npm SDK test: Debian's nodejs + npm only when no `node` is on PATH (a NodeSource or nvm install
 # is used as it is; Debian 12's nodejs is 18, which the pinned npm packages support).
 NODE_PACKAGES := $(shell command -v node >/dev/null 2>&1 || echo nodejs npm)
@@ -18,12 +18,16 @@ SDK_DIR ?= $(abspath $(BUILD))/sdk
 SDK_PYTHON := cohere==5.21.1 openai==3.57.0 langchain-cohere==0.6.0 langchain-core==1.8.3
 SDK_NODE := cohere-ai@8.1.0 openai@4.104.0
 
-.PHONY: deps sdk-deps configure build test demo sanitize bench clean
+# ccache when it is installed (a warm cache makes CI's rebuilds cheap); none on a fresh machine (empty = no launcher)
+CCACHE := $(shell command -v ccache 2>/dev/null)
+CMAKE_LAUNCHER := -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
+
+.PHONY: deps sdk-deps configure build test demo sanitize bench clean fresh-check
 
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES) $(NODE_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing $$missing"; \
+	  echo "make deps: installing" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "make deps: all Debian packages present"; fi
 
@@ -45,7 +49,7 @@ sdk-deps:
 	else echo "make sdk-deps: npm SDKs present"; fi
 
 configure:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRERANK_SDK_DIR=$(SDK_DIR)
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_LAUNCHER) -DRERANK_SDK_DIR=$(SDK_DIR)
 
 # the CLI only (build/rerank); `make test` also builds the tests
 build: configure
@@ -57,18 +61,23 @@ test: deps sdk-deps configure
 
 # ASan + UBSan build of the library, CLI and tests (used by .ci/run)
 sanitize: deps sdk-deps
-	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRERANK_SANITIZE=ON -DRERANK_SDK_DIR=$(SDK_DIR)
+	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRERANK_SANITIZE=ON $(CMAKE_LAUNCHER) -DRERANK_SDK_DIR=$(SDK_DIR)
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 # Google Benchmark micro-benchmarks of the kernels (numbers, not tests)
 bench: deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DRERANK_BUILD_BENCH=ON
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_LAUNCHER) -DRERANK_BUILD_BENCH=ON
 	cmake --build $(BUILD) -j $(JOBS) --target rerank_bench_kernels
 	$(BUILD)/bench/rerank_bench_kernels --benchmark_min_time=0.2
 
 demo: deps build
 	./scripts/demo.sh
+
+# `make demo` then `make test` on a bare Debian 12 root (debootstrap + chroot), from a clone of HEAD: proves that
+# `make deps` installs everything; scripts/fresh_check.sh says what it carries from this machine (run as root/sudo)
+fresh-check:
+	./scripts/fresh_check.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan
