@@ -414,7 +414,7 @@ def main() -> None:
             check_embed_ids(name, d, cases)
             golden += cases
         check_ids(d, [c for c in golden if c["model"] == name])
-        size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if os.path.isfile(os.path.join(d, f)))
+        size = sum(os.lstat(os.path.join(d, f)).st_size for f in os.listdir(d) if not os.path.isdir(os.path.join(d, f)))
         print(f"{name}: {size / 1e6:.2f} MB", flush=True)
     with open(os.path.join(OUT, "golden.jsonl"), "w", encoding="utf-8") as f:
         for c in golden:
