@@ -155,9 +155,9 @@ TEST(ArchGolden, ReducedPrecisionCloseToFp32) {
   rerank::ThreadPool pool(2);
   for (const auto& [name, cases] : cases_by_model()) {
     const Loaded& m = load(name);
-    std::vector<Input> inputs;
+    std::vector<Input> inputs;  // texts, and random ids up to 2000 (ModernBERT's global layers: bf16 heads in 3 + 1)
     for (const auto& c : cases) {
-      if (!c.contains("length")) inputs.push_back(input_of(c));
+      if (!c.contains("length") || c["length"].get<int>() <= 2000) inputs.push_back(input_of(c));
     }
     auto ref = run(m, inputs, rerank::Precision::FP32, pool);
     for (auto [p, tol] : {std::pair{rerank::Precision::BF16, 0.15}, std::pair{rerank::Precision::INT8, 0.4}}) {

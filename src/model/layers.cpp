@@ -209,42 +209,49 @@ void attention_fp32(const std::vector<Sequence>& seqs, const AttentionShape& a, 
   });
 }
 
-bool fits_bf16(size_t len, size_t nh, size_t dh) {
+// Heads of one sequence whose bf16 buffers fit kBf16Budget together (0: not even one head fits).
+size_t bf16_heads_per_batch(size_t len, size_t nh, size_t dh) {
   const size_t lp = (len + 15) / 16 * 16;
-  return (nh * lp * lp * 6 + nh * lp * dh * 10) <= kBf16Budget;
+  const size_t per_head = lp * lp * 6 + lp * dh * 10;  // f32 scores + bf16 probabilities, bf16 Q K V + f32 context
+  return std::min(nh, kBf16Budget / per_head);
 }
 
-// Fast path: per sequence, all heads in two batched bf16 oneDNN matmuls (AMX where present). Lengths are rounded up
-// to a multiple of 16 so few primitives are made; padded keys are masked out of the softmax, padded rows dropped.
-void attention_bf16_one(const Sequence& q, size_t off, const AttentionShape& a, Scratch& s, size_t worker) {
-  const size_t H = a.hidden, nh = a.heads, dh = H / nh, ld = a.qkv_stride;
+// Fast path: per sequence and batch of heads [h0, h0 + g), two batched bf16 oneDNN matmuls (AMX where present).
+// Lengths are rounded up to a multiple of 16 so few primitives are made; padded keys are masked out of the softmax,
+// padded rows dropped.
+void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a, size_t h0, size_t g, Scratch& s,
+                          size_t worker) {
+  const size_t H = a.hidden, dh = H / a.heads, ld = a.qkv_stride;
   auto& b16 = s.attn16[worker];
   auto& b32 = s.attn32[worker];
   const size_t len = q.len, lp = (len + 15) / 16 * 16;
-  const size_t qkv_n = nh * lp * dh, p_n = nh * lp * lp;
+  const size_t qkv_n = g * lp * dh, p_n = g * lp * lp;
   b16.assign(3 * qkv_n + p_n, 0);
   b32.resize(p_n + qkv_n);
   uint16_t *q16 = b16.data(), *k16 = q16 + qkv_n, *v16 = k16 + qkv_n, *p16 = v16 + qkv_n;
   float *S = b32.data(), *O = S + p_n;
   for (size_t r = 0; r < len; ++r) {
     const float* row = &s.qkv[(off + r) * ld];
-    for (size_t h = 0; h < nh; ++h) {
-      kernels::f32_to_bf16(row + h * dh, q16 + (h * lp + r) * dh, dh);
-      kernels::f32_to_bf16(row + H + h * dh, k16 + (h * lp + r) * dh, dh);
-      kernels::f32_to_bf16(row + 2 * H + h * dh, v16 + (h * lp + r) * dh, dh);
+    for (size_t h = 0; h < g; ++h) {
+      const size_t col = (h0 + h) * dh;
+      kernels::f32_to_bf16(row + col, q16 + (h * lp + r) * dh, dh);
+      kernels::f32_to_bf16(row + H + col, k16 + (h * lp + r) * dh, dh);
+      kernels::f32_to_bf16(row + 2 * H + col, v16 + (h * lp + r) * dh, dh);
     }
   }
-  s.matmuls[worker].attention_scores(nh, lp, dh, q16, k16, S);
-  for (size_t h = 0; h < nh; ++h) {
+  s.matmuls[worker].attention_scores(g, lp, dh, q16, k16, S);
+  for (size_t h = 0; h < g; ++h) {
     for (size_t r = 0; r < len; ++r) {
       float* srow = S + (h * lp + r) * lp;
       kernels::simd::softmax_row(srow, len, a.scale);
       kernels::f32_to_bf16(srow, p16 + (h * lp + r) * lp, len);  // columns >= len stay 0
     }
   }
-  s.matmuls[worker].attention_context(nh, lp, dh, p16, v16, O);
+  s.matmuls[worker].attention_context(g, lp, dh, p16, v16, O);
   for (size_t r = 0; r < len; ++r) {
-    for (size_t h = 0; h < nh; ++h) std::copy(O + (h * lp + r) * dh, O + (h * lp + r + 1) * dh, &s.ctx[(off + r) * H + h * dh]);
+    for (size_t h = 0; h < g; ++h) {
+      std::copy(O + (h * lp + r) * dh, O + (h * lp + r + 1) * dh, &s.ctx[(off + r) * H + (h0 + h) * dh]);
+    }
   }
 }
 
@@ -252,14 +259,24 @@ void attention_bf16_one(const Sequence& q, size_t off, const AttentionShape& a, 
 
 void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool bf16, Scratch& s, ThreadPool& pool) {
   const size_t dh = a.hidden / a.heads;
-  bool all_fit = bf16 && !a.window;
-  for (size_t i = 0; all_fit && i < seqs.size(); ++i) all_fit = fits_bf16(seqs[i].len, a.heads, dh);
-  if (!all_fit) {  // long sequences, windows and the exact mode: the blocked fp32 path
+  // bf16 jobs: (sequence, batch of heads that fits the budget); windows, the exact mode and sequences too long for
+  // even one head's bf16 buffers take the blocked fp32 path
+  struct Job {
+    size_t seq, h0, g;
+  };
+  std::vector<Job> jobs;
+  bool all_bf16 = bf16 && !a.window;
+  for (size_t i = 0; all_bf16 && i < seqs.size(); ++i) {
+    const size_t g = bf16_heads_per_batch(seqs[i].len, a.heads, dh);
+    if (g == 0) all_bf16 = false;
+    for (size_t h0 = 0; g && h0 < a.heads; h0 += g) jobs.push_back({i, h0, std::min(g, a.heads - h0)});
+  }
+  if (!all_bf16) {
     attention_fp32(seqs, a, s, pool);
     return;
   }
-  pool.parallel_for(seqs.size(), [&](size_t b, size_t e, size_t worker) {
-    for (size_t i = b; i < e; ++i) attention_bf16_one(seqs[i], s.offsets[i], a, s, worker);
+  pool.parallel_for(jobs.size(), [&](size_t b, size_t e, size_t worker) {
+    for (size_t j = b; j < e; ++j) attention_bf16_heads(seqs[jobs[j].seq], s.offsets[jobs[j].seq], a, jobs[j].h0, jobs[j].g, s, worker);
   });
 }
 

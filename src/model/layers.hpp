@@ -66,8 +66,8 @@ struct AttentionShape {
 };
 
 /// softmax(Q K^T * scale) V per (sequence, head) from s.qkv ([T, qkv_stride]: Q, K, V of H each) into s.ctx
-/// ([T, H]). `bf16` uses all-heads batched bf16 matmuls for sequences whose matrices fit the budget and no window;
-/// everything else runs in fp32 with query rows in blocks, so no more than one block of scores per worker exists.
+/// ([T, H]). `bf16`: batched bf16 matmuls over as many heads of a sequence as fit a 96 MB budget (no window);
+/// otherwise fp32 with query rows in blocks of 256, so no more than one block of scores per worker exists.
 void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool bf16, Scratch& s, ThreadPool& pool);
 
 /// The packed ids/type ids/lengths checked against the model (InputError naming the bad id); fills s.offsets and
