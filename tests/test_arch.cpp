@@ -295,3 +295,27 @@ TEST(ArchEndToEnd, ElectraCrossEncoderFromText) {
   }
   EXPECT_EQ(checked, 8u);
 }
+
+// sentence-transformers 5/6 prompts: default_prompt_name's prompt goes before the query (the pair's first text).
+TEST(ArchConfig, DefaultPromptIsPrependedToTheQuery) {
+  const auto src = data("arch/models/electra-ce");
+  const auto dir = rerank::test::temp_path("arch", "prompt");
+  std::filesystem::create_directories(dir);
+  for (const auto& e : std::filesystem::directory_iterator(src)) std::filesystem::copy(e.path(), dir / e.path().filename());
+  const auto cst = dir / "config_sentence_transformers.json";
+  nlohmann::json c = nlohmann::json::parse(std::ifstream(cst));
+  c["prompts"] = {{"query", "query: "}};
+  c["default_prompt_name"] = "query";
+  std::ofstream(cst) << c.dump();
+  rerank::CrossEncoder prompted(rerank::Model::load(dir), {.threads = 1});
+  rerank::CrossEncoder plain(rerank::Model::load(src), {.threads = 1});
+  auto a = prompted.predict({{"what is a cat", "A cat is a small animal."}});
+  auto b = plain.predict({{"query: what is a cat", "A cat is a small animal."}});
+  EXPECT_EQ(a[0].encoding.ids, b[0].encoding.ids);
+  EXPECT_EQ(a[0].logits, b[0].logits);
+  c["default_prompt_name"] = "passage";  // not in prompts
+  std::ofstream(cst) << c.dump();
+  std::string err = rerank::test::error_of<rerank::ModelError>([&] { rerank::model::read_model_info(dir); });
+  EXPECT_NE(err.find("default_prompt_name 'passage'"), std::string::npos) << err;
+  std::filesystem::remove_all(dir);
+}
