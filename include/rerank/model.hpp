@@ -1,4 +1,4 @@
-// rerank/model.hpp — an immutable, shareable BERT-family model loaded from a Hugging Face model directory.
+// rerank/model.hpp — an immutable, shareable encoder model (BERT, RoBERTa, XLM-RoBERTa, ELECTRA, ModernBERT) loaded from a Hugging Face model directory.
 //
 //   std::shared_ptr<const rerank::Model> m = rerank::Model::load("path/to/ms-marco-MiniLM-L-6-v2");
 //   std::cout << m->info().num_layers << " layers, max length " << m->info().max_length << "\n";
@@ -26,7 +26,8 @@ enum class Activation { Identity, Sigmoid, Tanh, Softmax };
 /// The model's description, from config.json and the sentence-transformers files.
 struct ModelInfo {
   std::filesystem::path directory;
-  std::string architecture;  ///< e.g. "BertForSequenceClassification", "BertModel"
+  std::string model_type;    ///< config.json's model_type: bert | roberta | xlm-roberta | electra | modernbert
+  std::string architecture;  ///< e.g. "BertForSequenceClassification", "XLMRobertaModel"
   std::string hidden_act;    ///< gelu | gelu_new | relu | ...
   int hidden_size = 0, num_layers = 0, num_heads = 0, intermediate_size = 0;
   int vocab_size = 0, max_position_embeddings = 0, type_vocab_size = 0;
@@ -34,13 +35,19 @@ struct ModelInfo {
   bool has_classifier = false;  ///< pooler + classifier (a cross-encoder)
   int num_labels = 0;           ///< classifier outputs (0 without a classifier)
   Activation activation = Activation::Identity;
+  /// Longest input the architecture's positions allow (BERT: max_position_embeddings; RoBERTa / XLM-R:
+  /// max_position_embeddings - pad_token_id - 1, e.g. 8194 -> 8192).
+  size_t max_sequence_length = 512;
   /// Default maximum tokens per input, special tokens included (sentence-transformers' rule: max_seq_length,
-  /// else tokenizer model_max_length capped by max_position_embeddings).
+  /// else tokenizer model_max_length capped by max_position_embeddings; then capped by max_sequence_length).
   size_t max_length = 512;
   /// sentence-transformers pooling modes in output order (cls, max, mean, mean_sqrt_len, weightedmean, lasttoken);
   /// empty for a model without a Pooling module.
   std::vector<std::string> pooling;
   bool normalize = false;     ///< a Normalize module follows pooling
+  /// sentence-transformers 5/6 default prompt (config_sentence_transformers.json prompts[default_prompt_name]),
+  /// prepended to each query / text; empty when none.
+  std::string default_prompt;
   std::string weights_dtype;  ///< dtype of the checkpoint's weights (F32, F16, BF16)
   int embedding_dim() const { return hidden_size * static_cast<int>(pooling.empty() ? 1 : pooling.size()); }
 };

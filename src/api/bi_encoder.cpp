@@ -32,7 +32,7 @@ std::vector<std::vector<float>> BiEncoder::encode_encoded(const std::vector<Enco
     const size_t end = std::min(encodings.size(), begin + batch_size_);
     auto seqs = session_->encode(encodings, begin, end);
     buf.resize(seqs.size() * dim);
-    model::bert_pool(model_->info(), seqs, session_->scratch(), buf.data());
+    session_->pool(seqs, buf.data());
     for (size_t i = begin; i < end; ++i) out[i].assign(buf.begin() + (i - begin) * dim, buf.begin() + (i - begin + 1) * dim);
   }
   return out;

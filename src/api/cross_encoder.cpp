@@ -67,7 +67,7 @@ std::vector<Prediction> CrossEncoder::predict_encoded(std::vector<Encoding> enco
     const size_t end = std::min(encodings.size(), begin + batch_size_);
     auto seqs = session_->encode(encodings, begin, end);
     logits.resize(seqs.size() * nl);
-    model::bert_classify(info, model_->impl().weights, seqs, session_->scratch(), logits.data());
+    session_->classify(seqs, logits.data());
     for (size_t i = begin; i < end; ++i) {
       Prediction& p = out[i];
       p.logits.assign(logits.begin() + (i - begin) * nl, logits.begin() + (i - begin + 1) * nl);

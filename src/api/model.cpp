@@ -4,6 +4,7 @@
 
 #include "api/model_impl.hpp"
 #include "model/config.hpp"
+#include "model/heads.hpp"
 #include "rerank/error.hpp"
 
 namespace rerank {
@@ -17,8 +18,8 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir) {
   ModelInfo info = model::read_model_info(dir);
   Tokenizer tok = Tokenizer::from_directory(dir);
   model::TensorStore store = model::TensorStore::open_directory(dir);
-  auto impl = std::unique_ptr<Impl>(new Impl{std::move(info), std::move(tok), std::move(store), {}, {}, {}});
-  impl->weights = model::load_bert_weights(impl->store, impl->info);
+  auto impl = std::unique_ptr<Impl>(new Impl{std::move(info), std::move(tok), std::move(store), {}});
+  impl->arch = model::load_architecture(impl->info, impl->store);
   std::string dtype;
   for (const auto& [name, t] : impl->store.all()) {
     if (t.dtype == model::DType::F32 || t.dtype == model::DType::F16 || t.dtype == model::DType::BF16) {
@@ -30,17 +31,9 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir) {
   return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 
-const model::PackedBert* Model::Impl::packed(Precision p) const {
-  if (p == Precision::FP32) return nullptr;
-  std::lock_guard<std::mutex> lock(pack_mu_);
-  auto& slot = packed_[static_cast<int>(p)];
-  if (!slot) slot = model::pack_bert(weights, p);
-  return slot.get();
-}
-
 Session::Session(std::shared_ptr<const Model> model, const EngineOptions& options)
     : model_(std::move(model)), precision_(options.precision) {
-  packed_ = model_->impl().packed(precision_);
+  model_->impl().arch->prepare(precision_);
   // The engine parallelises across its own pool; each BLAS call runs single-threaded inside one worker.
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(1); });
@@ -50,8 +43,9 @@ Session::Session(std::shared_ptr<const Model> model, const EngineOptions& option
 size_t Session::resolve_max_length(size_t requested, bool pair) const {
   const ModelInfo& info = model_->info();
   size_t n = requested ? requested : info.max_length;
-  if (n > static_cast<size_t>(info.max_position_embeddings)) {
-    throw InputError("max_length " + std::to_string(n) + " exceeds the model's max_position_embeddings (" +
+  if (n > info.max_sequence_length) {
+    throw InputError("max_length " + std::to_string(n) + " exceeds the " + std::to_string(info.max_sequence_length) +
+                     " positions of the model (config.json max_position_embeddings " +
                      std::to_string(info.max_position_embeddings) + ")");
   }
   const size_t specials = model_->tokenizer().num_special_tokens(pair);
@@ -66,10 +60,22 @@ std::vector<Encoding> Session::tokenize(const std::vector<std::string_view>& a, 
                                         size_t max_length) {
   std::vector<Encoding> out(a.size());
   const Tokenizer& tok = model_->tokenizer();
+  // sentence-transformers' default prompt goes before the single text, or the first text of a pair
+  const std::string& prompt = model_->info().default_prompt;
+  std::vector<std::string> prompted;
+  std::vector<std::string_view> pa;
+  if (!prompt.empty()) {
+    prompted.reserve(a.size());
+    for (std::string_view t : a) prompted.push_back(prompt + std::string(t));
+    pa.assign(prompted.begin(), prompted.end());
+  }
+  const std::vector<std::string_view>& first = prompt.empty() ? a : pa;
   pool_->parallel_for(
       a.size(),
       [&](size_t begin, size_t end, size_t) {
-        for (size_t i = begin; i < end; ++i) out[i] = b ? tok.encode_pair(a[i], (*b)[i], max_length) : tok.encode(a[i], max_length);
+        for (size_t i = begin; i < end; ++i) {
+          out[i] = b ? tok.encode_pair(first[i], (*b)[i], max_length) : tok.encode(first[i], max_length);
+        }
       },
       4);
   return out;
@@ -81,8 +87,16 @@ std::vector<model::Sequence> Session::encode(const std::vector<Encoding>& encodi
   for (size_t i = begin; i < end; ++i) {
     seqs.push_back({encodings[i].ids.data(), encodings[i].type_ids.data(), encodings[i].ids.size()});
   }
-  model::bert_encode(model_->info(), model_->impl().weights, packed_, seqs, scratch_, *pool_);
+  model_->impl().arch->encode(seqs, precision_, scratch_, *pool_);
   return seqs;
+}
+
+void Session::classify(const std::vector<model::Sequence>& seqs, float* logits) const {
+  model_->impl().arch->classify(seqs, scratch_, logits);
+}
+
+void Session::pool(const std::vector<model::Sequence>& seqs, float* out) const {
+  model::pool(model_->info(), seqs, scratch_, out);
 }
 
 }  // namespace rerank

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/ops.hpp"
+#include "model/architecture.hpp"
 #include "rerank/error.hpp"
 #include "util/files.hpp"
 
@@ -38,11 +39,10 @@ Precision parse_precision(const std::string& name) {
 }
 
 namespace model {
-namespace {
 
 using nlohmann::json;
 
-int get_int(const json& j, const std::filesystem::path& file, const char* key, int fallback, bool required, int lo, int hi) {
+int config_int(const json& j, const std::filesystem::path& file, const char* key, int fallback, bool required, int lo, int hi) {
   if (!j.contains(key) || j[key].is_null()) {
     if (required) throw ModelError(file.string() + ": missing required field '" + key + "'");
     return fallback;
@@ -55,6 +55,36 @@ int get_int(const json& j, const std::filesystem::path& file, const char* key, i
   }
   return static_cast<int>(v);
 }
+
+double config_number(const json& j, const std::filesystem::path& file, const char* key, double fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_number()) throw ModelError(file.string() + ": field '" + key + "' must be a number");
+  const double v = j[key].get<double>();
+  if (!(v >= 0.0) || !std::isfinite(v)) throw ModelError(file.string() + ": field '" + key + "' must be a finite number >= 0");
+  return v;
+}
+
+std::string config_string(const json& j, const std::filesystem::path& file, const char* key, const std::string& fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_string()) throw ModelError(file.string() + ": field '" + key + "' must be a string");
+  return j[key].get<std::string>();
+}
+
+bool config_bool(const json& j, const std::filesystem::path& file, const char* key, bool fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_boolean()) throw ModelError(file.string() + ": field '" + key + "' must be true or false");
+  return j[key].get<bool>();
+}
+
+kernels::Act config_act(const std::string& name, const std::filesystem::path& file, const char* key) {
+  kernels::Act act;
+  if (!kernels::parse_act(name, &act)) {
+    throw ModelError(file.string() + ": " + key + " '" + name + "' is not supported (gelu, gelu_new, relu, tanh, silu)");
+  }
+  return act;
+}
+
+namespace {
 
 Activation parse_activation(const std::string& s, const std::filesystem::path& file) {
   auto ends = [&](const char* suffix) {
@@ -117,105 +147,96 @@ std::vector<std::string> parse_pooling(const std::filesystem::path& file) {
   return ordered;
 }
 
-}  // namespace
-
-ModelInfo read_model_info(const std::filesystem::path& dir) {
-  std::error_code ec;
-  if (!std::filesystem::exists(dir, ec)) throw ModelError(dir.string() + ": model directory not found");
-  if (!std::filesystem::is_directory(dir, ec)) throw ModelError(dir.string() + ": not a directory");
-  const auto cfg_path = dir / "config.json";
-  json c = util::read_json(cfg_path);
-  if (!c.is_object()) throw ModelError(cfg_path.string() + ": expected a JSON object");
-
-  ModelInfo info;
-  info.directory = dir;
-  std::string model_type = c.value("model_type", std::string("bert"));
-  if (model_type != "bert") {
-    throw ModelError(cfg_path.string() + ": model_type '" + model_type + "' is not supported yet (supported: bert)");
-  }
-  if (c.contains("position_embedding_type") && c["position_embedding_type"].is_string() &&
-      c["position_embedding_type"].get<std::string>() != "absolute") {
-    throw ModelError(cfg_path.string() + ": position_embedding_type '" + c["position_embedding_type"].get<std::string>() +
-                     "' is not supported (supported: absolute)");
-  }
-  info.hidden_size = get_int(c, cfg_path, "hidden_size", 0, true, 1, 1 << 16);
-  info.num_layers = get_int(c, cfg_path, "num_hidden_layers", 0, true, 1, 1024);
-  info.num_heads = get_int(c, cfg_path, "num_attention_heads", 0, true, 1, 1024);
-  info.intermediate_size = get_int(c, cfg_path, "intermediate_size", 0, true, 1, 1 << 18);
-  info.vocab_size = get_int(c, cfg_path, "vocab_size", 0, true, 1, 1 << 24);
-  info.max_position_embeddings = get_int(c, cfg_path, "max_position_embeddings", 512, false, 2, 1 << 20);
-  info.type_vocab_size = get_int(c, cfg_path, "type_vocab_size", 2, false, 1, 1 << 16);
-  if (info.hidden_size % info.num_heads != 0) {
-    throw ModelError(cfg_path.string() + ": hidden_size " + std::to_string(info.hidden_size) +
-                     " is not a multiple of num_attention_heads " + std::to_string(info.num_heads));
-  }
-  if (c.contains("layer_norm_eps")) {
-    if (!c["layer_norm_eps"].is_number()) throw ModelError(cfg_path.string() + ": 'layer_norm_eps' must be a number");
-    info.layer_norm_eps = c["layer_norm_eps"].get<float>();
-    if (!(info.layer_norm_eps >= 0.0f) || !std::isfinite(info.layer_norm_eps)) throw ModelError(cfg_path.string() + ": 'layer_norm_eps' must be >= 0");
-  }
-  info.hidden_act = "gelu";
-  if (c.contains("hidden_act")) {
-    if (!c["hidden_act"].is_string()) throw ModelError(cfg_path.string() + ": 'hidden_act' must be a string");
-    info.hidden_act = c["hidden_act"].get<std::string>();
-  }
-  kernels::Act act;
-  if (!kernels::parse_act(info.hidden_act, &act)) {
-    throw ModelError(cfg_path.string() + ": hidden_act '" + info.hidden_act + "' is not supported (gelu, gelu_new, relu, tanh, silu)");
-  }
-
+// architectures[0], the classification head and the old-style cross-encoder activation of config.json
+void read_head(const json& c, const std::filesystem::path& cfg_path, ModelInfo& info) {
+  info.architecture.clear();
   if (c.contains("architectures") && c["architectures"].is_array() && !c["architectures"].empty() &&
       c["architectures"][0].is_string()) {
     info.architecture = c["architectures"][0].get<std::string>();
-  } else {
-    info.architecture = "BertModel";
   }
   info.has_classifier = info.architecture.find("ForSequenceClassification") != std::string::npos;
-  if (info.has_classifier) {
-    if (c.contains("id2label") && c["id2label"].is_object() && !c["id2label"].empty()) {
-      info.num_labels = static_cast<int>(c["id2label"].size());
-    } else {
-      info.num_labels = get_int(c, cfg_path, "num_labels", 2, false, 1, 1 << 16);  // transformers' default: 2
-    }
-    // sentence-transformers: the saved activation_fn, else Sigmoid for one label, Identity otherwise
-    info.activation = info.num_labels == 1 ? Activation::Sigmoid : Activation::Identity;
-    if (c.contains("sentence_transformers") && c["sentence_transformers"].is_object() &&
-        c["sentence_transformers"].contains("activation_fn") && c["sentence_transformers"]["activation_fn"].is_string()) {
-      info.activation = parse_activation(c["sentence_transformers"]["activation_fn"].get<std::string>(), cfg_path);
-    } else if (c.contains("sbert_ce_default_activation_function") && c["sbert_ce_default_activation_function"].is_string()) {
-      info.activation = parse_activation(c["sbert_ce_default_activation_function"].get<std::string>(), cfg_path);
-    }
+  if (!info.has_classifier) return;
+  if (c.contains("id2label") && c["id2label"].is_object() && !c["id2label"].empty()) {
+    info.num_labels = static_cast<int>(c["id2label"].size());
+  } else {
+    info.num_labels = config_int(c, cfg_path, "num_labels", 2, false, 1, 1 << 16);  // transformers' default: 2
   }
+  // sentence-transformers < 5 kept the activation here; default Sigmoid for one label, Identity otherwise
+  info.activation = info.num_labels == 1 ? Activation::Sigmoid : Activation::Identity;
+  if (c.contains("sentence_transformers") && c["sentence_transformers"].is_object() &&
+      c["sentence_transformers"].contains("activation_fn") && c["sentence_transformers"]["activation_fn"].is_string()) {
+    info.activation = parse_activation(c["sentence_transformers"]["activation_fn"].get<std::string>(), cfg_path);
+  } else if (c.contains("sbert_ce_default_activation_function") && c["sbert_ce_default_activation_function"].is_string()) {
+    info.activation = parse_activation(c["sbert_ce_default_activation_function"].get<std::string>(), cfg_path);
+  }
+}
 
-  // sentence-transformers modules (bi-encoders)
+// sentence-transformers modules: Transformer (with sentence_bert_config.json), Pooling, Normalize
+void read_modules(const std::filesystem::path& dir, ModelInfo& info) {
+  std::error_code ec;
   const auto modules_path = dir / "modules.json";
-  if (std::filesystem::exists(modules_path, ec)) {
-    json mods = util::read_json(modules_path);
-    if (!mods.is_array()) throw ModelError(modules_path.string() + ": expected a JSON list of modules");
-    for (const auto& m : mods) {
-      if (!m.is_object() || !m.contains("type") || !m["type"].is_string()) {
-        throw ModelError(modules_path.string() + ": every module needs a string 'type'");
-      }
-      const std::string type = m["type"].get<std::string>();
-      const std::string path = m.contains("path") && m["path"].is_string() ? m["path"].get<std::string>() : "";
-      if (path.find("..") != std::string::npos || (!path.empty() && path[0] == '/')) {
-        throw ModelError(modules_path.string() + ": module path '" + path + "' leaves the model directory");
-      }
-      auto ends = [&](const std::string& suffix) {
-        return type.size() >= suffix.size() && type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0;
-      };
-      if (ends("Transformer")) continue;
-      if (ends("Pooling")) {
-        info.pooling = parse_pooling(dir / path / "config.json");
-      } else if (ends("Normalize")) {
-        info.normalize = true;
-      } else {
-        throw ModelError(modules_path.string() + ": module type '" + type + "' is not supported (Transformer, Pooling, Normalize)");
-      }
+  if (!std::filesystem::exists(modules_path, ec)) return;
+  json mods = util::read_json(modules_path);
+  if (!mods.is_array()) throw ModelError(modules_path.string() + ": expected a JSON list of modules");
+  for (const auto& m : mods) {
+    if (!m.is_object() || !m.contains("type") || !m["type"].is_string()) {
+      throw ModelError(modules_path.string() + ": every module needs a string 'type'");
+    }
+    const std::string type = m["type"].get<std::string>();
+    const std::string path = m.contains("path") && m["path"].is_string() ? m["path"].get<std::string>() : "";
+    if (path.find("..") != std::string::npos || (!path.empty() && path[0] == '/')) {
+      throw ModelError(modules_path.string() + ": module path '" + path + "' leaves the model directory");
+    }
+    auto ends = [&](const std::string& suffix) {
+      return type.size() >= suffix.size() && type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    if (ends("Transformer")) continue;
+    if (ends("Pooling")) {
+      info.pooling = parse_pooling(dir / path / "config.json");
+    } else if (ends("Normalize")) {
+      info.normalize = true;
+    } else {
+      throw ModelError(modules_path.string() + ": module type '" + type + "' is not supported (Transformer, Pooling, Normalize)");
     }
   }
+}
 
-  // default max length: sentence-transformers' max_seq_length, else the tokenizer's model_max_length, capped
+// sentence-transformers 5/6 CrossEncoder saves: sentence_bert_config.json's transformer_task and
+// config_sentence_transformers.json's activation_fn (which wins over config.json's old-style one)
+void read_st_files(const std::filesystem::path& dir, ModelInfo& info) {
+  std::error_code ec;
+  const auto sbert_path = dir / "sentence_bert_config.json";
+  if (std::filesystem::exists(sbert_path, ec)) {
+    json s = util::read_json(sbert_path);
+    if (!s.is_object()) throw ModelError(sbert_path.string() + ": expected a JSON object");
+    const std::string task = config_string(s, sbert_path, "transformer_task", "");
+    if (task == "sequence-classification" && !info.has_classifier) {
+      throw ModelError(sbert_path.string() + ": transformer_task 'sequence-classification', but config.json's architecture '" +
+                       info.architecture + "' has no sequence-classification head");
+    }
+  }
+  const auto cst_path = dir / "config_sentence_transformers.json";
+  if (!std::filesystem::exists(cst_path, ec)) return;
+  json c = util::read_json(cst_path);
+  if (!c.is_object()) throw ModelError(cst_path.string() + ": expected a JSON object");
+  if (info.has_classifier && c.contains("activation_fn") && !c["activation_fn"].is_null()) {
+    if (!c["activation_fn"].is_string()) throw ModelError(cst_path.string() + ": 'activation_fn' must be a string");
+    info.activation = parse_activation(c["activation_fn"].get<std::string>(), cst_path);
+  }
+  const std::string prompt_name = config_string(c, cst_path, "default_prompt_name", "");
+  if (!prompt_name.empty()) {
+    const json& prompts = c.contains("prompts") ? c["prompts"] : json::object();
+    if (!prompts.is_object() || !prompts.contains(prompt_name) || !prompts[prompt_name].is_string()) {
+      throw ModelError(cst_path.string() + ": default_prompt_name '" + prompt_name + "' is not in 'prompts'");
+    }
+    info.default_prompt = prompts[prompt_name].get<std::string>();
+  }
+}
+
+// sentence-transformers' rule: max_seq_length of sentence_bert_config.json, else the tokenizer's model_max_length
+// capped by max_position_embeddings; then capped by the positions the architecture can index (XLM-R: 8194 - 2)
+size_t default_max_length(const std::filesystem::path& dir, const ModelInfo& info) {
+  std::error_code ec;
   size_t max_len = static_cast<size_t>(info.max_position_embeddings);
   bool from_st = false;
   const auto sbert_path = dir / "sentence_bert_config.json";
@@ -237,9 +258,39 @@ ModelInfo read_model_info(const std::filesystem::path& dir) {
       if (v >= 1 && v < static_cast<double>(max_len)) max_len = static_cast<size_t>(v);
     }
   }
-  // a max_seq_length beyond the position table would index past it: cap it, as the tokenizer path does
-  max_len = std::min(max_len, static_cast<size_t>(info.max_position_embeddings));
-  info.max_length = max_len;
+  return std::min(max_len, info.max_sequence_length);
+}
+
+}  // namespace
+
+ModelInfo read_model_info(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) throw ModelError(dir.string() + ": model directory not found");
+  if (!std::filesystem::is_directory(dir, ec)) throw ModelError(dir.string() + ": not a directory");
+  const auto cfg_path = dir / "config.json";
+  json c = util::read_json(cfg_path);
+  if (!c.is_object()) throw ModelError(cfg_path.string() + ": expected a JSON object");
+
+  ModelInfo info;
+  info.directory = dir;
+  info.model_type = config_string(c, cfg_path, "model_type", "bert");
+  const ArchitectureSpec& spec = find_architecture(info.model_type, cfg_path);
+  info.hidden_size = config_int(c, cfg_path, "hidden_size", 0, true, 1, 1 << 16);
+  info.num_layers = config_int(c, cfg_path, "num_hidden_layers", 0, true, 1, 1024);
+  info.num_heads = config_int(c, cfg_path, "num_attention_heads", 0, true, 1, 1024);
+  info.intermediate_size = config_int(c, cfg_path, "intermediate_size", 0, true, 1, 1 << 18);
+  info.vocab_size = config_int(c, cfg_path, "vocab_size", 0, true, 1, 1 << 24);
+  info.max_position_embeddings = config_int(c, cfg_path, "max_position_embeddings", 512, false, 2, 1 << 20);
+  if (info.hidden_size % info.num_heads != 0) {
+    throw ModelError(cfg_path.string() + ": hidden_size " + std::to_string(info.hidden_size) +
+                     " is not a multiple of num_attention_heads " + std::to_string(info.num_heads));
+  }
+  spec.configure(c, cfg_path, info);
+  read_head(c, cfg_path, info);
+  if (info.architecture.empty()) info.architecture = info.model_type == "bert" ? "BertModel" : info.model_type;
+  read_modules(dir, info);
+  read_st_files(dir, info);
+  info.max_length = default_max_length(dir, info);
   return info;
 }
 

@@ -1,0 +1,89 @@
+// The seam between the engine and a model architecture. An Architecture owns its weights, encodes a batch of
+// sequences packed back to back without padding (token-wise layers on all tokens at once, attention per sequence),
+// and applies its sequence-classification head. Pooling for bi-encoders (sentence-transformers' Pooling +
+// Normalize) is shared (heads.hpp) and works on any architecture's last hidden states.
+//
+// Architectures are chosen from config.json's model_type through the registry (registry.cpp): one file per
+// architecture under src/model/ plus one line in that table. Nothing above src/model/ knows which one runs.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kernels/matmul_dnnl.hpp"
+#include "model/safetensors.hpp"
+#include "rerank/model.hpp"
+#include "rerank/thread_pool.hpp"
+
+namespace rerank::model {
+
+struct Linear;
+
+struct Sequence {
+  const int32_t* ids;
+  const int32_t* type_ids;
+  size_t len;
+};
+
+/// Per-session buffers, grown on demand and reused between calls.
+struct Scratch {
+  std::vector<float> x, qkv, ctx, tmp, inter, norm;
+  std::vector<std::vector<float>> scores;     // per worker: one block of attention scores
+  std::vector<size_t> offsets;                // first token of each sequence in the packed batch (+ total)
+  std::vector<std::vector<uint8_t>> lowp;     // per worker: a row chunk converted to bf16 / int8
+  std::vector<std::vector<float>> row_scale;  // per worker: int8 row scales
+  std::vector<kernels::MatmulCache> matmuls;  // per worker: oneDNN primitives
+  std::vector<std::vector<uint16_t>> attn16;  // per worker: bf16 Q, K, V, P of one sequence
+  std::vector<std::vector<float>> attn32;     // per worker: scores and context of one sequence
+};
+
+class Architecture {
+ public:
+  virtual ~Architecture();
+  /// Encodes `seqs`; on return s.x holds the last hidden states [total tokens, H], s.offsets each sequence's start.
+  /// Throws InputError for an id outside the model's tables or a sequence longer than its positions.
+  /// FP32 is the exact path; BF16 / INT8 run the encoder's linear layers in that precision.
+  virtual void encode(const std::vector<Sequence>& seqs, Precision p, Scratch& s, ThreadPool& pool) const = 0;
+  /// The sequence-classification head over the encoded batch: logits [n, num_labels].
+  virtual void classify(const std::vector<Sequence>& seqs, const Scratch& s, float* logits) const = 0;
+  /// Builds the packed reduced-precision weights for `p` now (otherwise on first use). Thread-safe.
+  void prepare(Precision p) const { (void)packs(p); }
+
+ protected:
+  /// Registers an encoder linear layer for packing (sets l.slot). Call while loading.
+  void register_linear(Linear& l);
+  /// The packed matrix of `l` for `p` (null for FP32 or an unregistered layer).
+  const kernels::PackedLinear* packed(const Linear& l, Precision p) const;
+  std::vector<std::vector<float>> owned_;  // converted or fused tensors; the rest point into the mapping
+
+ private:
+  const std::vector<std::unique_ptr<kernels::PackedLinear>>* packs(Precision p) const;
+  std::vector<const Linear*> linears_;
+  mutable std::mutex pack_mu_;
+  mutable std::unique_ptr<std::vector<std::unique_ptr<kernels::PackedLinear>>> packs_[3];
+};
+
+/// One entry of the registry.
+struct ArchitectureSpec {
+  const char* model_type;  ///< config.json's model_type
+  /// Reads the architecture's fields of config.json into `info` (shapes, activation, norm eps, usable positions).
+  void (*configure)(const nlohmann::json& config, const std::filesystem::path& file, ModelInfo& info);
+  /// Loads and checks the weights.
+  std::unique_ptr<Architecture> (*load)(const nlohmann::json& config, const std::filesystem::path& file,
+                                        const ModelInfo& info, const TensorStore& store);
+};
+
+/// The spec for config.json's model_type; ModelError naming it and listing the supported ones otherwise.
+const ArchitectureSpec& find_architecture(const std::string& model_type, const std::filesystem::path& file);
+/// "bert, electra, ..." for messages.
+std::string supported_model_types();
+
+/// Loads the architecture of a model directory whose info was read by read_model_info.
+std::unique_ptr<Architecture> load_architecture(const ModelInfo& info, const TensorStore& store);
+
+}  // namespace rerank::model

@@ -1,0 +1,283 @@
+#include "model/layers.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/convert.hpp"
+#include "kernels/simd.hpp"
+#include "rerank/error.hpp"
+
+namespace rerank::model {
+
+// ---------------------------------------------------------------------------------------------------- weights
+
+const TensorInfo* WeightLoader::find(const std::string& name) const {
+  for (const std::string& prefix : prefixes_) {
+    std::string full = prefix + name;
+    if (store_.has(full)) return &store_.get(full);
+    for (auto [a, b] : {std::pair{".weight", ".gamma"}, std::pair{".bias", ".beta"}}) {
+      std::string sa = a;
+      if (full.size() > sa.size() && full.compare(full.size() - sa.size(), sa.size(), sa) == 0) {
+        std::string alt = full.substr(0, full.size() - sa.size()) + b;
+        if (store_.has(alt)) return &store_.get(alt);
+      }
+    }
+  }
+  return nullptr;
+}
+
+const TensorInfo& WeightLoader::require(const std::string& name, const std::vector<int64_t>& shape) const {
+  const TensorInfo* t = find(name);
+  if (!t) {
+    std::string alts;
+    for (const std::string& p : prefixes_) {
+      if (!p.empty()) alts += (alts.empty() ? "" : ", ") + ("'" + p + name + "'");
+    }
+    throw ModelError("model weights: tensor '" + name + "'" + (alts.empty() ? "" : " (or " + alts + ")") + " not found");
+  }
+  if (t->shape != shape) {
+    throw ModelError(t->file + ": tensor '" + t->name + "' has shape " + shape_str(t->shape) + ", but config.json implies " +
+                     shape_str(shape));
+  }
+  return *t;
+}
+
+const float* WeightLoader::f32(const std::string& name, const std::vector<int64_t>& shape) {
+  const TensorInfo& t = require(name, shape);
+  if (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+    return reinterpret_cast<const float*>(t.data);
+  }
+  owned_.push_back(TensorStore::to_f32(t));
+  return owned_.back().data();
+}
+
+const float* WeightLoader::zeros(size_t n) {
+  owned_.emplace_back(n, 0.0f);
+  return owned_.back().data();
+}
+
+Linear WeightLoader::linear(const std::string& prefix, int out, int in, bool bias) {
+  Linear l;
+  l.w = f32(prefix + ".weight", {out, in});
+  l.b = bias ? f32(prefix + ".bias", {out}) : nullptr;
+  l.out = out;
+  l.in = in;
+  return l;
+}
+
+Norm WeightLoader::norm(const std::string& prefix, int n, bool bias) {
+  return Norm{f32(prefix + ".weight", {n}), bias ? f32(prefix + ".bias", {n}) : zeros(static_cast<size_t>(n))};
+}
+
+Linear WeightLoader::fused_qkv(const std::string& prefix, int h) {
+  std::vector<float> wt(static_cast<size_t>(3) * h * h), bias(static_cast<size_t>(3) * h);
+  const char* names[] = {"query", "key", "value"};
+  for (int i = 0; i < 3; ++i) {
+    auto wi = TensorStore::to_f32(require(prefix + "." + names[i] + ".weight", {h, h}));
+    auto bi = TensorStore::to_f32(require(prefix + "." + names[i] + ".bias", {h}));
+    std::copy(wi.begin(), wi.end(), wt.begin() + static_cast<size_t>(i) * h * h);
+    std::copy(bi.begin(), bi.end(), bias.begin() + static_cast<size_t>(i) * h);
+  }
+  owned_.push_back(std::move(wt));
+  const float* wp = owned_.back().data();
+  owned_.push_back(std::move(bias));
+  return Linear{wp, owned_.back().data(), 3 * h, h};
+}
+
+void WeightLoader::check_no_layer(const std::string& probe, int num_layers) const {
+  if (find(probe)) {
+    throw ModelError("model weights: the checkpoint has more layers than config.json's num_hidden_layers = " +
+                     std::to_string(num_layers) + " (found '" + probe + "')");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------- rows
+
+void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::PackedLinear* packed, float* y, Scratch& s,
+                 ThreadPool& pool, const std::function<void(size_t)>& epilogue) {
+  pool.parallel_for(
+      rows,
+      [&](size_t b, size_t e, size_t worker) {
+        const size_t m = e - b, k = static_cast<size_t>(l.in);
+        if (!packed) {
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), l.out, l.in, 1.0f, x + b * k, l.in, l.w,
+                      l.in, 0.0f, y + b * l.out, l.out);
+        } else if (packed->precision() == Precision::BF16) {
+          auto& buf = s.lowp[worker];
+          buf.resize(m * k * 2);
+          auto* x16 = reinterpret_cast<uint16_t*>(buf.data());
+          for (size_t r = 0; r < m; ++r) kernels::f32_to_bf16(x + (b + r) * k, x16 + r * k, k);
+          s.matmuls[worker].run(*packed, x16, m, y + b * l.out);
+        } else {
+          auto& buf = s.lowp[worker];
+          auto& scale = s.row_scale[worker];
+          buf.resize(m * k);
+          scale.resize(m);
+          for (size_t r = 0; r < m; ++r) {
+            scale[r] = kernels::quantize_row_s8(x + (b + r) * k, reinterpret_cast<int8_t*>(buf.data()) + r * k, k);
+          }
+          s.matmuls[worker].run(*packed, buf.data(), m, y + b * l.out, scale.data());
+        }
+        for (size_t r = b; r < e; ++r) epilogue(r);
+      },
+      16);
+}
+
+void layernorm_row(const float* src, float* dst, const Norm& n, size_t H, float eps) {
+  if (dst != src) std::copy(src, src + H, dst);
+  kernels::simd::residual_layernorm_row(dst, nullptr, nullptr, n.gamma, n.beta, H, eps);
+}
+
+size_t prepare_batch(const std::vector<Sequence>& seqs, int vocab_size, int type_vocab, size_t max_tokens, Scratch& s,
+                     ThreadPool& pool) {
+  s.offsets.assign(seqs.size() + 1, 0);
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const Sequence& q = seqs[i];
+    if (q.len == 0) throw InputError("empty token sequence");
+    if (q.len > max_tokens) {
+      throw InputError("sequence of " + std::to_string(q.len) + " tokens exceeds the model's " + std::to_string(max_tokens) +
+                       " positions");
+    }
+    for (size_t t = 0; t < q.len; ++t) {
+      if (q.ids[t] < 0 || q.ids[t] >= vocab_size) {
+        throw InputError("token id " + std::to_string(q.ids[t]) + " is outside the model's vocabulary of " +
+                         std::to_string(vocab_size) + " (tokenizer and model do not match?)");
+      }
+      if (type_vocab > 0 && (q.type_ids[t] < 0 || q.type_ids[t] >= type_vocab)) {
+        throw InputError("token type id " + std::to_string(q.type_ids[t]) + " is outside type_vocab_size " +
+                         std::to_string(type_vocab));
+      }
+    }
+    s.offsets[i + 1] = s.offsets[i] + q.len;
+  }
+  s.scores.resize(pool.size());
+  s.lowp.resize(pool.size());
+  s.attn16.resize(pool.size());
+  s.attn32.resize(pool.size());
+  s.row_scale.resize(pool.size());
+  while (s.matmuls.size() < pool.size()) s.matmuls.emplace_back();
+  return s.offsets.back();
+}
+
+// ---------------------------------------------------------------------------------------------------- attention
+namespace {
+
+constexpr size_t kQueryBlock = 256;                  // query rows per block of scores in the fp32 path
+constexpr size_t kBf16Budget = size_t{96} << 20;     // bytes of one sequence's all-heads bf16 attention buffers
+
+// Exact path: per (sequence, head, block of query rows) two OpenBLAS sgemm calls around a softmax. Only the keys a
+// block can see are multiplied (all of them without a window), so a block's scores are [rows, visible keys].
+void attention_fp32(const std::vector<Sequence>& seqs, const AttentionShape& a, Scratch& s, ThreadPool& pool) {
+  const size_t H = a.hidden, nh = a.heads, dh = H / nh, ld = a.qkv_stride;
+  std::vector<size_t> first(seqs.size() + 1, 0);  // job numbering: (sequence, head, block)
+  for (size_t i = 0; i < seqs.size(); ++i) first[i + 1] = first[i] + nh * ((seqs[i].len + kQueryBlock - 1) / kQueryBlock);
+  pool.parallel_for(first.back(), [&](size_t b, size_t e, size_t worker) {
+    size_t i = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), b) - first.begin()) - 1;
+    for (size_t job = b; job < e; ++job) {
+      while (job >= first[i + 1]) ++i;
+      const size_t len = seqs[i].len, off = s.offsets[i], nb = (len + kQueryBlock - 1) / kQueryBlock;
+      const size_t head = (job - first[i]) / nb, blk = (job - first[i]) % nb;
+      const size_t r0 = blk * kQueryBlock, r1 = std::min(len, r0 + kQueryBlock);
+      const size_t k0 = a.window ? (r0 > a.window ? r0 - a.window : 0) : 0;
+      const size_t k1 = a.window ? std::min(len, r1 + a.window) : len;
+      const size_t nk = k1 - k0, nq = r1 - r0;
+      auto& buf = s.scores[worker];
+      if (buf.size() < nq * nk) buf.resize(nq * nk);
+      float* S = buf.data();
+      const float* q = &s.qkv[(off + r0) * ld + head * dh];
+      const float* k = &s.qkv[(off + k0) * ld + H + head * dh];
+      const float* v = &s.qkv[(off + k0) * ld + 2 * H + head * dh];
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nq), static_cast<int>(nk), static_cast<int>(dh),
+                  1.0f, q, static_cast<int>(ld), k, static_cast<int>(ld), 0.0f, S, static_cast<int>(nk));
+      for (size_t r = r0; r < r1; ++r) {
+        float* row = S + (r - r0) * nk;
+        if (!a.window) {
+          kernels::simd::softmax_row(row, nk, a.scale);
+          continue;
+        }
+        const size_t lo = std::max(k0, r > a.window ? r - a.window : 0), hi = std::min(k1, r + a.window + 1);
+        std::fill(row, row + (lo - k0), 0.0f);
+        std::fill(row + (hi - k0), row + nk, 0.0f);
+        kernels::simd::softmax_row(row + (lo - k0), hi - lo, a.scale);
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(nq), static_cast<int>(dh), static_cast<int>(nk),
+                  1.0f, S, static_cast<int>(nk), v, static_cast<int>(ld), 0.0f, &s.ctx[(off + r0) * H + head * dh],
+                  static_cast<int>(H));
+    }
+  });
+}
+
+// Heads of one sequence whose bf16 buffers fit kBf16Budget together (0: not even one head fits).
+size_t bf16_heads_per_batch(size_t len, size_t nh, size_t dh) {
+  const size_t lp = (len + 15) / 16 * 16;
+  const size_t per_head = lp * lp * 6 + lp * dh * 10;  // f32 scores + bf16 probabilities, bf16 Q K V + f32 context
+  return std::min(nh, kBf16Budget / per_head);
+}
+
+// Fast path: per sequence and batch of heads [h0, h0 + g), two batched bf16 oneDNN matmuls (AMX where present).
+// Lengths are rounded up to a multiple of 16 so few primitives are made; padded keys are masked out of the softmax,
+// padded rows dropped.
+void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a, size_t h0, size_t g, Scratch& s,
+                          size_t worker) {
+  const size_t H = a.hidden, dh = H / a.heads, ld = a.qkv_stride;
+  auto& b16 = s.attn16[worker];
+  auto& b32 = s.attn32[worker];
+  const size_t len = q.len, lp = (len + 15) / 16 * 16;
+  const size_t qkv_n = g * lp * dh, p_n = g * lp * lp;
+  b16.assign(3 * qkv_n + p_n, 0);
+  b32.resize(p_n + qkv_n);
+  uint16_t *q16 = b16.data(), *k16 = q16 + qkv_n, *v16 = k16 + qkv_n, *p16 = v16 + qkv_n;
+  float *S = b32.data(), *O = S + p_n;
+  for (size_t r = 0; r < len; ++r) {
+    const float* row = &s.qkv[(off + r) * ld];
+    for (size_t h = 0; h < g; ++h) {
+      const size_t col = (h0 + h) * dh;
+      kernels::f32_to_bf16(row + col, q16 + (h * lp + r) * dh, dh);
+      kernels::f32_to_bf16(row + H + col, k16 + (h * lp + r) * dh, dh);
+      kernels::f32_to_bf16(row + 2 * H + col, v16 + (h * lp + r) * dh, dh);
+    }
+  }
+  s.matmuls[worker].attention_scores(g, lp, dh, q16, k16, S);
+  for (size_t h = 0; h < g; ++h) {
+    for (size_t r = 0; r < len; ++r) {
+      float* srow = S + (h * lp + r) * lp;
+      kernels::simd::softmax_row(srow, len, a.scale);
+      kernels::f32_to_bf16(srow, p16 + (h * lp + r) * lp, len);  // columns >= len stay 0
+    }
+  }
+  s.matmuls[worker].attention_context(g, lp, dh, p16, v16, O);
+  for (size_t r = 0; r < len; ++r) {
+    for (size_t h = 0; h < g; ++h) {
+      std::copy(O + (h * lp + r) * dh, O + (h * lp + r + 1) * dh, &s.ctx[(off + r) * H + (h0 + h) * dh]);
+    }
+  }
+}
+
+}  // namespace
+
+void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool bf16, Scratch& s, ThreadPool& pool) {
+  const size_t dh = a.hidden / a.heads;
+  // bf16 jobs: (sequence, batch of heads that fits the budget); windows, the exact mode and sequences too long for
+  // even one head's bf16 buffers take the blocked fp32 path
+  struct Job {
+    size_t seq, h0, g;
+  };
+  std::vector<Job> jobs;
+  bool all_bf16 = bf16 && !a.window;
+  for (size_t i = 0; all_bf16 && i < seqs.size(); ++i) {
+    const size_t g = bf16_heads_per_batch(seqs[i].len, a.heads, dh);
+    if (g == 0) all_bf16 = false;
+    for (size_t h0 = 0; g && h0 < a.heads; h0 += g) jobs.push_back({i, h0, std::min(g, a.heads - h0)});
+  }
+  if (!all_bf16) {
+    attention_fp32(seqs, a, s, pool);
+    return;
+  }
+  pool.parallel_for(jobs.size(), [&](size_t b, size_t e, size_t worker) {
+    for (size_t j = b; j < e; ++j) attention_bf16_heads(seqs[jobs[j].seq], s.offsets[jobs[j].seq], a, jobs[j].h0, jobs[j].g, s, worker);
+  });
+}
+
+}  // namespace rerank::model

@@ -1,0 +1,78 @@
+// Building blocks every architecture shares: weight lookup with shape checks, linear layers run over the packed
+// token rows (fp32 OpenBLAS or a packed bf16 / int8 oneDNN matrix), LayerNorm, and attention over packed,
+// unpadded sequences (per (sequence, head), query rows in blocks, optional sliding window).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kernels/matmul_dnnl.hpp"
+#include "kernels/ops.hpp"
+#include "model/architecture.hpp"
+#include "model/safetensors.hpp"
+
+namespace rerank::model {
+
+struct Linear {  // y = x W^T + b, W is [out, in] row-major (PyTorch's nn.Linear layout); b may be null
+  const float* w = nullptr;
+  const float* b = nullptr;
+  int out = 0, in = 0;
+  int slot = -1;  // index into the architecture's packed reduced-precision matrices (encoder layers only)
+};
+struct Norm {  // LayerNorm; beta is a zero vector when the checkpoint has no bias
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+};
+
+/// Finds tensors under the names checkpoints use (each of `prefixes`, LayerNorm weight/bias or gamma/beta),
+/// checks their shapes against config.json, and keeps converted copies (F16/BF16, fused) alive in `owned`.
+class WeightLoader {
+ public:
+  WeightLoader(const TensorStore& store, std::vector<std::string> prefixes, std::vector<std::vector<float>>& owned)
+      : store_(store), prefixes_(std::move(prefixes)), owned_(owned) {}
+  const TensorInfo* find(const std::string& name) const;
+  bool has(const std::string& name) const { return find(name) != nullptr; }
+  const TensorInfo& require(const std::string& name, const std::vector<int64_t>& shape) const;
+  /// A float pointer to the tensor: in place for aligned F32, else a converted copy.
+  const float* f32(const std::string& name, const std::vector<int64_t>& shape);
+  const float* zeros(size_t n);
+  Linear linear(const std::string& prefix, int out, int in, bool bias = true);
+  Norm norm(const std::string& prefix, int n, bool bias = true);
+  /// query/key/value (prefix.query, .key, .value) fused into one [3H, H] weight and [3H] bias.
+  Linear fused_qkv(const std::string& prefix, int h);
+  /// Throws ModelError when a tensor of layer `n` (counted from 0) exists: the checkpoint has more layers.
+  void check_no_layer(const std::string& probe, int num_layers) const;
+
+ private:
+  const TensorStore& store_;
+  std::vector<std::string> prefixes_;
+  std::vector<std::vector<float>>& owned_;
+};
+
+/// y[rows] = x[rows] W^T, then epilogue(r) per row; rows split across the pool, one single-threaded GEMM each:
+/// OpenBLAS sgemm when `packed` is null, else oneDNN on rows converted to bf16 / int8.
+void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::PackedLinear* packed, float* y, Scratch& s,
+                 ThreadPool& pool, const std::function<void(size_t)>& epilogue);
+
+/// dst = LayerNorm(src) over one row (src and dst may alias).
+void layernorm_row(const float* src, float* dst, const Norm& n, size_t H, float eps);
+
+struct AttentionShape {
+  size_t hidden = 0, heads = 0;
+  size_t qkv_stride = 0;  // floats between two tokens' rows in s.qkv (3H for a fused [Q K V] row)
+  float scale = 1.0f;     // applied to Q K^T before the softmax
+  size_t window = 0;      // sliding window: key k is visible from query q when |q - k| <= window; 0 = all keys
+};
+
+/// softmax(Q K^T * scale) V per (sequence, head) from s.qkv ([T, qkv_stride]: Q, K, V of H each) into s.ctx
+/// ([T, H]). `bf16`: batched bf16 matmuls over as many heads of a sequence as fit a 96 MB budget (no window);
+/// otherwise fp32 with query rows in blocks of 256, so no more than one block of scores per worker exists.
+void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool bf16, Scratch& s, ThreadPool& pool);
+
+/// The packed ids/type ids/lengths checked against the model (InputError naming the bad id); fills s.offsets and
+/// sizes the per-worker scratch. `type_vocab` 0 = type ids ignored. Returns the total token count.
+size_t prepare_batch(const std::vector<Sequence>& seqs, int vocab_size, int type_vocab, size_t max_tokens, Scratch& s,
+                     ThreadPool& pool);
+
+}  // namespace rerank::model
