@@ -28,5 +28,5 @@ def resolve_model(model_name_or_path: str, *, revision: str = "main", local_file
                           cache_dir=cache_folder or "", token=token or "")
 
 
-__all__ = ["activations", "CrossEncoder", "SentenceTransformer", "Collection", "evaluate", "Error", "ModelError", "InputError", "HubError", "RemoteError",
-           "resolve_model", "__version__"]
+__all__ = ["activations", "CrossEncoder", "SentenceTransformer", "Collection", "evaluate", "Error", "ModelError",
+           "InputError", "HubError", "RemoteError", "resolve_model", "__version__"]

@@ -84,7 +84,7 @@ def check_batch_size(batch_size: Any) -> int:
     return int(batch_size)
 
 
-def check_max_length(max_length: Any, model_max: int) -> int:
+def check_max_length(max_length: Any) -> int:
     if max_length is None:
         return 0
     if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) or max_length <= 0:

@@ -59,7 +59,7 @@ class CrossEncoder:
             raise ValueError(f"num_labels={num_labels}, but {directory} has {self._model.num_labels} labels "
                              "(rerank does not re-initialise classifier heads)")
         self.model_name_or_path = str(model_name_or_path)
-        self._max_length = c.check_max_length(max_length, self._model.max_length) or self._model.max_length
+        self._max_length = c.check_max_length(max_length) or self._model.max_length
         self._default_activation = c.ACTIVATIONS[self._model.activation]()
         self.activation_fn = self._default_activation if activation_fn is None else activation_fn
 
@@ -75,7 +75,7 @@ class CrossEncoder:
 
     @max_length.setter
     def max_length(self, value: int) -> None:
-        self._max_length = c.check_max_length(value, self._model.max_length) or self._model.max_length
+        self._max_length = c.check_max_length(value) or self._model.max_length
 
     def get_max_seq_length(self) -> int:
         return self._max_length

@@ -72,7 +72,7 @@ class SentenceTransformer:
 
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
-        self._max_seq_length = c.check_max_length(value, self._model.max_length) or self._model.max_length
+        self._max_seq_length = c.check_max_length(value) or self._model.max_length
 
     @property
     def similarity_fn_name(self) -> str:
