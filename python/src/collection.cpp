@@ -1,0 +1,207 @@
+// rerank._rerank: collections, two-stage search and evaluation (include/rerank/collection.hpp, pipeline.hpp,
+// reranker.hpp, eval.hpp). A Collection is not thread-safe: calls on one object are serialized by a mutex, taken
+// after the GIL is released.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "bindings.hpp"
+#include "engine.hpp"
+#include "rerank/collection.hpp"
+#include "rerank/eval.hpp"
+#include "rerank/pipeline.hpp"
+#include "rerank/reranker.hpp"
+
+namespace nb = nanobind;
+
+namespace rerank::python {
+namespace {
+
+/// A rerank.CrossEncoder's engine as the pipeline's second stage (scores = the model's activation).
+class EngineReranker : public Reranker {
+ public:
+  EngineReranker(PyCrossEncoder& engine, size_t max_length) : engine_(engine), max_length_(max_length) {}
+  std::vector<float> score(const std::string& query, const std::vector<std::string>& documents) override {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    pairs.reserve(documents.size());
+    for (const auto& d : documents) pairs.emplace_back(query, d);
+    std::lock_guard<std::mutex> lock(engine_.mu());
+    return engine_.at_batch_size(32).predict_scores(pairs, {max_length_});
+  }
+  std::string name() const override { return engine_.info().directory.filename().string(); }
+
+ private:
+  PyCrossEncoder& engine_;
+  size_t max_length_;
+};
+
+using DocTuple = std::tuple<std::string, std::string, std::string, std::string>;  // id, title, text, metadata JSON
+
+class PyCollection {
+ public:
+  PyCollection(const std::string& dir, const std::string& bi_encoder, size_t threads, const std::string& precision) {
+    nb::gil_scoped_release unlocked;
+    collection_ = std::make_unique<Collection>(Collection::open_or_create(dir));
+    backend_.engine = engine_options(threads, precision);
+    if (!bi_encoder.empty()) collection_->set_embedder(make_embedder(bi_encoder, backend_));
+  }
+
+  nb::dict add(std::vector<DocTuple> docs, bool replace) {
+    std::vector<Document> batch;
+    batch.reserve(docs.size());
+    for (auto& [id, title, text, metadata] : docs) batch.push_back({std::move(id), std::move(title), std::move(text), std::move(metadata)});
+    AddResult r;
+    {
+      nb::gil_scoped_release unlocked;
+      std::lock_guard<std::mutex> lock(mu_);
+      r = collection_->add(batch, replace ? AddMode::Replace : AddMode::SkipExisting);
+    }
+    nb::dict d;
+    d["added"] = r.added;
+    d["replaced"] = r.replaced;
+    d["skipped"] = r.skipped;
+    d["passages"] = r.passages;
+    return d;
+  }
+
+  /// The final ranking as the CLI's --json items (rank, id, passage, score, first_stage_rank, first_stage_score)
+  /// plus the passage's text. `reranker`: None, a model spec (directory, Hub id, cohere:MODEL) or a CrossEncoder
+  /// engine (with its max_length).
+  nb::list search(const std::string& query, size_t k, const std::string& retriever, nb::object reranker,
+                  size_t max_length, size_t top_n, bool per_passage) {
+    PipelineOptions po;
+    po.retriever = parse_retriever(retriever);
+    po.k = k;
+    po.top_n = top_n;
+    po.per_passage = per_passage;
+    std::shared_ptr<Reranker> second;
+    std::string spec;
+    PyCrossEncoder* engine = nullptr;
+    if (nb::isinstance<PyCrossEncoder>(reranker)) engine = nb::cast<PyCrossEncoder*>(reranker);
+    else if (!reranker.is_none()) spec = nb::cast<std::string>(reranker);
+    std::vector<RankedItem> items;
+    std::vector<std::string> texts;
+    {
+      nb::gil_scoped_release unlocked;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (engine) second = std::make_shared<EngineReranker>(*engine, max_length);
+      else if (!spec.empty()) second = cached_reranker(spec);
+      if (po.retriever != Retriever::Bm25 && !collection_->embedder()) attach_recorded_embedder();
+      Pipeline p(*collection_, po, second);
+      items = p.search(query).final_ranking(top_n);
+      for (const auto& x : items) texts.push_back(collection_->passage_text(x.passage));
+    }
+    nb::list out;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const auto& x = items[i];
+      nb::dict d;
+      d["rank"] = x.rank;
+      d["id"] = x.doc_id;
+      d["passage"] = x.passage_index;
+      d["score"] = x.score;
+      d["first_stage_rank"] = x.first_rank;
+      d["first_stage_score"] = x.first_score;
+      d["text"] = texts[i];
+      out.append(d);
+    }
+    return out;
+  }
+
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return collection_->size();
+  }
+  std::vector<std::string> ids() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return collection_->ids();
+  }
+  std::string directory() const { return collection_->directory().string(); }
+
+ private:
+  std::shared_ptr<Reranker> cached_reranker(const std::string& spec) {
+    if (spec != reranker_spec_) {
+      reranker_ = make_reranker(spec, backend_);
+      reranker_spec_ = spec;
+    }
+    return reranker_;
+  }
+  void attach_recorded_embedder() {
+    const std::string id = collection_->stats().embedder;
+    if (id.empty())
+      throw InputError("collection " + collection_->directory().string() +
+                       " has no embeddings: create it with bi_encoder=... for dense/hybrid search");
+    collection_->set_embedder(embedder_from_identity(id, backend_));
+  }
+
+  std::unique_ptr<Collection> collection_;
+  BackendOptions backend_;
+  std::shared_ptr<Reranker> reranker_;
+  std::string reranker_spec_;
+  std::mutex mu_;
+};
+
+eval::Qrels to_qrels(const std::map<std::string, std::map<std::string, int>>& q) {
+  eval::Qrels out;
+  for (const auto& [qid, docs] : q)
+    for (const auto& [doc, rel] : docs) out.add(qid, doc, rel);
+  return out;
+}
+
+eval::Run to_run(const std::map<std::string, std::map<std::string, double>>& r) {
+  eval::Run out("run");
+  for (const auto& [qid, docs] : r)
+    for (const auto& [doc, score] : docs) out.add(qid, doc, score);
+  return out;
+}
+
+/// {metric: mean}, {metric: {qid: value}} (trec_eval's averaging: queries in both the run and the qrels).
+nb::tuple evaluate_(const eval::Qrels& qrels, const eval::Run& run, const std::string& metrics, int relevance_level) {
+  eval::Options o;
+  o.relevance_level = relevance_level;
+  auto ev = eval::evaluate(qrels, run, eval::parse_metrics(metrics), o);
+  nb::dict means, per_query;
+  for (size_t m = 0; m < ev.metrics.size(); ++m) {
+    means[ev.metrics[m].name.c_str()] = ev.mean(m);
+    nb::dict q;
+    for (size_t i = 0; i < ev.query_ids.size(); ++i) q[ev.query_ids[i].c_str()] = ev.values[m][i];
+    per_query[ev.metrics[m].name.c_str()] = q;
+  }
+  return nb::make_tuple(means, per_query);
+}
+
+}  // namespace
+
+void bind_collection(nb::module_& m) {
+  nb::class_<PyCollection>(m, "Collection", "A persistent document collection (BM25 + vectors); calls are serialized.")
+      .def(nb::init<const std::string&, const std::string&, size_t, const std::string&>(), nb::arg("directory"),
+           nb::arg("bi_encoder") = "", nb::arg("threads") = 0, nb::arg("precision") = "fp32")
+      .def("add", &PyCollection::add, nb::arg("documents"), nb::arg("replace") = false,
+           "documents: (id, title, text, metadata JSON) tuples, one transaction")
+      .def("search", &PyCollection::search, nb::arg("query"), nb::arg("k") = 50, nb::arg("retriever") = "bm25",
+           nb::arg("reranker").none() = nb::none(), nb::arg("max_length") = 0, nb::arg("top_n") = 5,
+           nb::arg("per_passage") = false)
+      .def("size", &PyCollection::size)
+      .def("ids", &PyCollection::ids)
+      .def_prop_ro("directory", &PyCollection::directory);
+  m.def(
+      "evaluate_files",
+      [](const std::string& qrels, const std::string& run, const std::string& metrics, int level) {
+        return evaluate_(eval::read_qrels(qrels), eval::read_run(run), metrics, level);
+      },
+      nb::arg("qrels"), nb::arg("run"), nb::arg("metrics"), nb::arg("relevance_level") = 1);
+  m.def(
+      "evaluate",
+      [](const std::map<std::string, std::map<std::string, int>>& qrels,
+         const std::map<std::string, std::map<std::string, double>>& run, const std::string& metrics, int level) {
+        return evaluate_(to_qrels(qrels), to_run(run), metrics, level);
+      },
+      nb::arg("qrels"), nb::arg("run"), nb::arg("metrics"), nb::arg("relevance_level") = 1);
+}
+
+}  // namespace rerank::python
