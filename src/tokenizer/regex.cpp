@@ -9,6 +9,38 @@
 
 namespace rerank::tok {
 
+namespace {
+
+// Oniguruma's Unicode classes where PCRE2's (UCP) differ: \s is White_Space (PCRE2 lacks U+0085), \w is
+// Letter | Mark | Decimal_Number | Connector_Punctuation (PCRE2: letters, all numbers, '_'), \h is a hex digit
+// (PCRE2: horizontal space). \b / \B follow \w.
+#define RERANK_ONIG_W "\\p{L}\\p{M}\\p{Nd}\\p{Pc}"
+const char* escape(char n) {
+  switch (n) {
+    case 's': return "[\\s\\x{85}]";
+    case 'S': return "[^\\s\\x{85}]";
+    case 'w': return "[" RERANK_ONIG_W "]";
+    case 'W': return "[^" RERANK_ONIG_W "]";
+    case 'h': return "[0-9a-fA-F]";
+    case 'H': return "[^0-9a-fA-F]";
+    case 'b': return "(?:(?<=[" RERANK_ONIG_W "])(?![" RERANK_ONIG_W "])|(?<![" RERANK_ONIG_W "])(?=[" RERANK_ONIG_W "]))";
+    case 'B': return "(?:(?<=[" RERANK_ONIG_W "])(?=[" RERANK_ONIG_W "])|(?<![" RERANK_ONIG_W "])(?![" RERANK_ONIG_W "]))";
+    default: return nullptr;
+  }
+}
+// Inside a character class only the positive classes can be widened (\S, \W, \H stay PCRE2's).
+const char* class_escape(char n) {
+  switch (n) {
+    case 's': return "\\s\\x{85}";
+    case 'w': return RERANK_ONIG_W;
+    case 'h': return "0-9a-fA-F";
+    default: return nullptr;
+  }
+}
+#undef RERANK_ONIG_W
+
+}  // namespace
+
 std::string onig_compatible_pattern(std::string_view p) {
   std::string out;
   out.reserve(p.size() + 16);
@@ -25,10 +57,9 @@ std::string onig_compatible_pattern(std::string_view p) {
         i = stop - 1;
         continue;
       }
-      if (n == 's') {
-        out += in_class ? "\\s\\x{85}" : "[\\s\\x{85}]";
-      } else if (n == 'S' && !in_class) {
-        out += "[^\\s\\x{85}]";
+      const char* rep = in_class ? class_escape(n) : escape(n);
+      if (rep) {
+        out += rep;
       } else {
         out += c;
         out += n;
@@ -100,8 +131,7 @@ Regex::Regex(std::string_view pattern, bool literal, const std::string& source, 
   decode_utf8(literal ? pattern : std::string_view(onig_compatible_pattern(pattern)), p);
   int err = 0;
   PCRE2_SIZE offset = 0;
-  uint32_t options = PCRE2_UTF | PCRE2_UCP;
-  if (literal) options |= PCRE2_LITERAL;
+  const uint32_t options = literal ? PCRE2_UTF | PCRE2_LITERAL : PCRE2_UTF | PCRE2_UCP;
   code_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(p.data()), p.size(), options, &err, &offset, nullptr);
   if (!code_->code)
     throw ModelError(source + ": field '" + field + "': invalid regular expression '" + pattern_ + "': " +

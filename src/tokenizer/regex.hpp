@@ -2,9 +2,10 @@
 // compiled by PCRE2 (Debian libpcre2-dev) in UTF + UCP mode on code points, JIT-compiled when available.
 //
 // tokenizers compiles these patterns with Oniguruma; both are backtracking, leftmost-first engines with the same
-// syntax for what tokenizer.json files use (\p{L}, \s, (?i:...), lookahead). One difference is smoothed over:
-// Oniguruma's \s is Unicode White_Space, which includes U+0085 (NEL); PCRE2's UCP \s does not, so `\s` and `\S` in a
-// pattern are rewritten to include / exclude U+0085.
+// syntax for what tokenizer.json files use (\p{L}, \s, (?i:...), lookahead). Where their Unicode classes differ,
+// the pattern is rewritten to Oniguruma's meaning: \s includes U+0085 (White_Space), \w is letters, marks, decimal
+// digits and connector punctuation (so are \b, \B), \h is a hex digit. Inside a character class only \s, \w, \h
+// are rewritten.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -42,7 +43,7 @@ class Regex {
   std::string pattern_;
 };
 
-/// The pattern with `\s` / `\S` widened to Oniguruma's White_Space (adds U+0085); exposed for tests.
+/// The pattern with Oniguruma's \s \S \w \W \h \H \b \B spelled for PCRE2; exposed for tests.
 std::string onig_compatible_pattern(std::string_view pattern);
 
 }  // namespace rerank::tok
