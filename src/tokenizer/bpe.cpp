@@ -3,6 +3,8 @@
 #include "tokenizer/bpe.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <bit>
 #include <cstdio>
 
 #include "tokenizer/unicode.hpp"
@@ -12,6 +14,25 @@ namespace rerank::tok {
 namespace {
 
 constexpr char32_t kSmallChars = 512;
+constexpr size_t kCachedWordChars = 64;
+constexpr size_t kCacheEntries = 1 << 14;  // per thread and model; the cache is emptied when full
+
+std::atomic<uint64_t> next_cache_owner{1};
+
+struct U32Hash {
+  using is_transparent = void;
+  size_t operator()(std::u32string_view s) const noexcept { return std::hash<std::u32string_view>{}(s); }
+};
+using WordCache = std::unordered_map<std::u32string, std::vector<int32_t>, U32Hash, std::equal_to<>>;
+
+// The calling thread's cache for model `owner` (a few models per thread; more evict them all).
+WordCache& word_cache(uint64_t owner) {
+  thread_local std::unordered_map<uint64_t, WordCache> caches;
+  auto it = caches.find(owner);
+  if (it != caches.end()) return it->second;
+  if (caches.size() >= 8) caches.clear();
+  return caches[owner];
+}
 
 std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
@@ -28,6 +49,7 @@ struct Candidate {
 Bpe Bpe::from_json(const Json& j, const std::string& source) {
   Bpe m;
   m.source_ = source;
+  m.cache_owner_ = next_cache_owner.fetch_add(1);
   auto dropout = j.find("dropout");
   if (dropout != j.end() && !dropout->is_null()) {
     if (!dropout->is_number()) fail(source, "model.dropout", "expected a number or null");
@@ -70,13 +92,17 @@ Bpe Bpe::from_json(const Json& j, const std::string& source) {
   }
 
   auto mi = j.find("merges");
-  if (mi != j.end() && !mi->is_null()) m.parse_merges(*mi, source);
+  m.parse_merges(mi != j.end() && !mi->is_null() ? *mi : Json::array(), source);
   return m;
 }
 
 void Bpe::parse_merges(const Json& merges, const std::string& source) {
   if (!merges.is_array()) fail(source, "model.merges", "expected an array");
-  merges_.reserve(merges.size());
+  size_t cap = 16;
+  while (cap < 2 * merges.size()) cap *= 2;
+  merges_.assign(cap, MergeSlot{});
+  mask_ = cap - 1;
+  shift_ = 64 - std::countr_zero(cap);
   for (size_t i = 0; i < merges.size(); ++i) {
     const Json& e = merges[i];
     const std::string field = "model.merges[" + std::to_string(i) + "]";
@@ -103,7 +129,18 @@ void Bpe::parse_merges(const Json& merges, const std::string& source) {
     const int32_t id = token_to_id(merged);
     if (id < 0) fail(source, field, "merged token " + in_quotes(merged) + " is not in model.vocab");
     // A repeated pair takes the rank of its last occurrence (tokenizers collects the merges into a map).
-    merges_.insert_or_assign(key(ia, ib), MergeVal{static_cast<uint32_t>(i), id});
+    insert_merge(key(ia, ib), MergeVal{static_cast<uint32_t>(i), id});
+  }
+}
+
+void Bpe::insert_merge(uint64_t k, MergeVal v) {
+  for (size_t i = slot_of(k);; i = (i + 1) & mask_) {
+    MergeSlot& s = merges_[i];
+    if (s.key == kEmpty || s.key == k) {
+      s.key = k;
+      s.val = v;
+      return;
+    }
   }
 }
 
@@ -214,12 +251,27 @@ void Bpe::tokenize_word(const char32_t* b, const char32_t* e, std::string& buf, 
       return;
     }
   }
+  const size_t n = static_cast<size_t>(e - b);
+  WordCache* cache = nullptr;
+  if (n <= kCachedWordChars) {
+    cache = &word_cache(cache_owner_);
+    auto it = cache->find(std::u32string_view(b, n));
+    if (it != cache->end()) {
+      ids.insert(ids.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
   thread_local std::vector<Symbol> syms;
   initial_symbols(b, e, buf, syms);
   if (syms.size() > 1) merge_all(syms);
+  const size_t mark = ids.size();
   for (const Symbol& s : syms)
     if (s.alive) ids.push_back(s.id);
   if (syms.capacity() > (size_t{1} << 20)) std::vector<Symbol>().swap(syms);
+  if (cache) {
+    if (cache->size() >= kCacheEntries) cache->clear();
+    cache->emplace(std::u32string(b, n), std::vector<int32_t>(ids.begin() + mark, ids.end()));
+  }
 }
 
 }  // namespace rerank::tok

@@ -5,6 +5,7 @@
 // `byte_fallback`, else `unk_token` (runs fused with `fuse_unk`), else nothing). Then the adjacent pair with the
 // lowest merge rank (leftmost on ties) is merged, repeatedly, through a priority queue: O(n log n) per word.
 // `ignore_merges`: a word that is itself in the vocabulary is that token. `dropout` must be null or 0.
+// Words of up to 64 characters are cached per thread (bounded; as tokenizers caches words).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -46,10 +47,23 @@ class Bpe {
   };
 
   void parse_merges(const Json& merges, const std::string& source);
+  struct MergeSlot {
+    uint64_t key = kEmpty;
+    MergeVal val{};
+  };
+  static constexpr uint64_t kEmpty = ~uint64_t{0};  // never a key: ids are non-negative
+
+  /// The merge of the pair (a, b), or null (open addressing, linear probing).
   const MergeVal* find_merge(int32_t a, int32_t b) const {
-    auto it = merges_.find(key(a, b));
-    return it == merges_.end() ? nullptr : &it->second;
+    const uint64_t k = key(a, b);
+    for (size_t i = slot_of(k);; i = (i + 1) & mask_) {
+      const MergeSlot& s = merges_[i];
+      if (s.key == k) return &s.val;
+      if (s.key == kEmpty) return nullptr;
+    }
   }
+  size_t slot_of(uint64_t k) const { return static_cast<size_t>((k * 0x9E3779B97F4A7C15ull) >> shift_); }
+  void insert_merge(uint64_t k, MergeVal v);
   static uint64_t key(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   }
@@ -60,7 +74,9 @@ class Bpe {
 
   VocabMap vocab_;
   std::vector<std::string> id_to_token_;
-  std::unordered_map<uint64_t, MergeVal> merges_;
+  std::vector<MergeSlot> merges_;  ///< a hash table of (left id, right id) -> merge, at most half full
+  size_t mask_ = 0;
+  int shift_ = 64;
   std::vector<int32_t> small_chars_;  ///< id of the one-character token for code points < 512, or -1
   std::string unk_token_;             ///< empty = none
   std::string prefix_;                ///< continuing_subword_prefix
@@ -69,6 +85,7 @@ class Bpe {
   bool byte_fallback_ = false;
   bool fuse_unk_ = false;
   bool ignore_merges_ = false;
+  uint64_t cache_owner_ = 0;  ///< this model's key in the per-thread word caches (never reused)
 };
 
 }  // namespace rerank::tok
