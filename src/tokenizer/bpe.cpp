@@ -46,8 +46,9 @@ struct Candidate {
 
 }  // namespace
 
-Bpe Bpe::from_json(const Json& j, const std::string& source) {
-  Bpe m;
+std::unique_ptr<Bpe> Bpe::from_json(const Json& j, const std::string& source) {
+  auto owned = std::make_unique<Bpe>();
+  Bpe& m = *owned;
   m.source_ = source;
   m.cache_owner_ = next_cache_owner.fetch_add(1);
   auto dropout = j.find("dropout");
@@ -93,7 +94,7 @@ Bpe Bpe::from_json(const Json& j, const std::string& source) {
 
   auto mi = j.find("merges");
   m.parse_merges(mi != j.end() && !mi->is_null() ? *mi : Json::array(), source);
-  return m;
+  return owned;
 }
 
 void Bpe::parse_merges(const Json& merges, const std::string& source) {
@@ -241,8 +242,9 @@ void Bpe::merge_all(std::vector<Symbol>& syms) const {
   if (queue.capacity() > (size_t{1} << 20)) std::vector<Candidate>().swap(queue);
 }
 
-void Bpe::tokenize_word(const char32_t* b, const char32_t* e, std::string& buf, std::vector<int32_t>& ids) const {
+void Bpe::tokenize(const char32_t* b, const char32_t* e, std::vector<int32_t>& ids) const {
   if (b == e) return;
+  thread_local std::string buf;
   if (ignore_merges_) {
     encode_utf8(b, e, buf);
     const int32_t id = token_to_id(buf);

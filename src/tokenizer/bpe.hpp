@@ -8,31 +8,28 @@
 // Words of up to 64 characters are cached per thread (bounded; as tokenizers caches words).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
-#include "tokenizer/json_util.hpp"
-#include "tokenizer/wordpiece.hpp"  // VocabMap
+#include "tokenizer/model.hpp"
 
 namespace rerank::tok {
 
-class Bpe {
+class Bpe final : public Model {
  public:
   /// From the `model` section of tokenizer.json; errors name `source` and the field.
-  static Bpe from_json(const Json& j, const std::string& source);
+  static std::unique_ptr<Bpe> from_json(const Json& j, const std::string& source);
+  /// The registry's parser (model.cpp).
+  static std::unique_ptr<Model> parse(const Json& j, const std::string& source) { return from_json(j, source); }
 
-  /// Appends the ids of one word (code points [b, e)); `buf` is scratch space.
-  void tokenize_word(const char32_t* b, const char32_t* e, std::string& buf, std::vector<int32_t>& ids) const;
-
-  /// The id of `token`, or -1.
-  int32_t token_to_id(std::string_view token) const {
+  void tokenize(const char32_t* b, const char32_t* e, std::vector<int32_t>& ids) const override;
+  int32_t token_to_id(std::string_view token) const override {
     auto it = vocab_.find(token);
     return it == vocab_.end() ? -1 : it->second;
   }
-  size_t size() const { return id_to_token_.size(); }
-  const std::vector<std::string>& id_to_token() const { return id_to_token_; }
+  std::vector<std::string> id_to_token() const override { return id_to_token_; }
 
  private:
   struct MergeVal {

@@ -1,6 +1,8 @@
 // byte_level.cpp — the byte <-> character table (GPT-2's bytes_to_unicode) and the ByteLevel pre-tokenizer.
 #include "tokenizer/byte_level.hpp"
 
+#include "tokenizer/pretokenizer.hpp"
+
 #include <array>
 
 namespace rerank::tok {
@@ -95,6 +97,35 @@ void ByteLevelPreTokenizer::apply(const char32_t* s, uint32_t n, U32& text, std:
   }
   if (prefixed.capacity() > (size_t{1} << 20)) U32().swap(prefixed);
   if (matches.capacity() > (size_t{1} << 20)) std::vector<Range>().swap(matches);
+}
+
+namespace {
+
+// Transforming step: each word's byte-level words are appended to the buffer.
+struct ByteLevelStep final : PreTokStep {
+  ByteLevelPreTokenizer pre;
+  explicit ByteLevelStep(ByteLevelPreTokenizer p) : pre(p) {}
+  void apply(U32& buf, std::vector<Span>& words, std::vector<Span>& out) const override {
+    thread_local U32 word;    // a copy: appending to buf may move it
+    thread_local std::vector<Range> pieces;
+    out.clear();
+    for (const Span& w : words) {
+      word.assign(buf, w.begin, w.end - w.begin);
+      pieces.clear();
+      pre.apply(word.data(), static_cast<uint32_t>(word.size()), buf, pieces);
+      for (size_t i = 0; i < pieces.size(); ++i)
+        out.push_back({pieces[i].begin, pieces[i].end, w.at_start && i == 0});
+    }
+    words.swap(out);
+    if (word.capacity() > (size_t{1} << 20)) U32().swap(word);
+    if (pieces.capacity() > (size_t{1} << 20)) std::vector<Range>().swap(pieces);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<PreTokStep> parse_byte_level(const Json& j, const std::string& source, const std::string& path) {
+  return std::make_unique<ByteLevelStep>(ByteLevelPreTokenizer::from_json(j, source, path));
 }
 
 }  // namespace rerank::tok

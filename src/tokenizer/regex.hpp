@@ -13,19 +13,24 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/unicode.hpp"
+
 namespace rerank::tok {
 
 /// A match or piece: code point indices [begin, end).
-struct Range {
+struct Match {
   uint32_t begin;
   uint32_t end;
 };
+using Range = Match;
 
 class Regex {
  public:
   /// Compiles `pattern` (UTF-8); `literal` matches the string itself. Throws ModelError naming `source` and
   /// `field` when the pattern does not compile.
   Regex(std::string_view pattern, bool literal, const std::string& source, const std::string& field);
+  Regex(const std::string& pattern, const std::string& source, const std::string& field)
+      : Regex(pattern, false, source, field) {}
   ~Regex();
   Regex(Regex&&) noexcept;
   Regex& operator=(Regex&&) noexcept;
@@ -34,6 +39,14 @@ class Regex {
   /// tokenizers uses): left to right, an empty match right where the previous match ended is skipped.
   /// Throws InputError if the engine gives up (match or depth limit).
   void find_all(const char32_t* s, size_t n, std::vector<Range>& out) const;
+  /// The same over s[begin, end) (lookarounds see only that range), offsets relative to s.
+  void find_all(const U32& s, uint32_t begin, uint32_t end, std::vector<Match>& out) const {
+    find_all(s.data() + begin, end - begin, out);
+    for (Match& m : out) {
+      m.begin += begin;
+      m.end += begin;
+    }
+  }
 
   const std::string& pattern() const { return pattern_; }
 

@@ -2,6 +2,8 @@
 // tokenizer/normalizer.rs NormalizedString::split, tokenizer/pattern.rs).
 #include "tokenizer/split.hpp"
 
+#include "tokenizer/pretokenizer.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -104,6 +106,28 @@ void SplitPreTokenizer::split(const char32_t* s, uint32_t n, std::vector<Range>&
   split_by_matches(matches, n, behavior_, invert_, out, tmp);
   if (matches.capacity() > (size_t{1} << 20)) std::vector<Range>().swap(matches);
   if (tmp.capacity() > (size_t{1} << 20)) std::vector<std::pair<Range, bool>>().swap(tmp);
+}
+
+namespace {
+
+struct SplitStep final : PreTokStep {
+  SplitPreTokenizer split;
+  explicit SplitStep(SplitPreTokenizer s) : split(std::move(s)) {}
+  void apply(U32& buf, std::vector<Span>& words, std::vector<Span>& out) const override {
+    thread_local std::vector<Range> pieces;
+    out.clear();
+    for (const Span& w : words) {
+      split.split(buf.data() + w.begin, w.end - w.begin, pieces);
+      for (const Range& r : pieces) out.push_back({w.begin + r.begin, w.begin + r.end, w.at_start && r.begin == 0});
+    }
+    words.swap(out);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<PreTokStep> parse_split(const Json& j, const std::string& source, const std::string& path) {
+  return std::make_unique<SplitStep>(SplitPreTokenizer::from_json(j, source, path));
 }
 
 }  // namespace rerank::tok
