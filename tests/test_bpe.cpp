@@ -165,8 +165,8 @@ TEST(BpeUnit, RegexRewritesOnigurumaClasses) {
 }
 
 TEST(BpeUnit, RobertaProcessing) {
-  const json j = {{"type", "RobertaProcessing"}, {"sep", {"</s>", 2}}, {"cls", {"<s>", 0}},
-                  {"trim_offsets", true},        {"add_prefix_space", false}};
+  const json j = {{"type", "RobertaProcessing"}, {"sep", json::array({"</s>", 2u})}, {"cls", json::array({"<s>", 0u})},
+                  {"trim_offsets", true}, {"add_prefix_space", false}};
   const auto pp = tok::PostProcessor::from_json(j, "tok.json");
   EXPECT_EQ(pp.num_special_tokens(false), 2u);
   EXPECT_EQ(pp.num_special_tokens(true), 4u);
@@ -183,7 +183,7 @@ TEST(BpeUnit, RobertaProcessing) {
   // ByteLevel as the post-processor changes no ids.
   const auto bl = tok::PostProcessor::from_json({{"type", "ByteLevel"}, {"trim_offsets", true}}, "tok.json");
   EXPECT_EQ(bl.num_special_tokens(true), 0u);
-  const json bad = {{"type", "RobertaProcessing"}, {"sep", "</s>"}, {"cls", {"<s>", 0}}};
+  const json bad = {{"type", "RobertaProcessing"}, {"sep", "</s>"}, {"cls", json::array({"<s>", 0u})}};
   EXPECT_NE(error_of<ModelError>([&] { tok::PostProcessor::from_json(bad, "tok.json"); }).find("post_processor.sep"),
             std::string::npos);
 }
@@ -321,7 +321,7 @@ TEST(BpeSpeed, LongWordsAreNotQuadratic) {
       const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::printf("long word: %zu bytes -> %zu tokens in %.3f s\n", s->size(), n, sec);
       EXPECT_GT(n, 10u);
-      EXPECT_LT(sec, 2.0);  // O(n log n): ~0.1 s here; a quadratic merge loop would take minutes
+      EXPECT_LT(sec, 5.0);  // O(n log n): ~0.05 s here (x5 under ASan); a quadratic merge loop takes minutes
     }
   }
 }
