@@ -1,6 +1,7 @@
 // model.cpp — the registry of model types (see model.hpp). Adding a model type is one entry in kModels.
 #include "tokenizer/model.hpp"
 
+#include "tokenizer/unigram.hpp"
 #include "tokenizer/wordpiece.hpp"
 
 namespace rerank::tok {
@@ -14,6 +15,7 @@ struct ModelEntry {
 
 const ModelEntry kModels[] = {
     {"WordPiece", &WordPiece::parse},
+    {"Unigram", &Unigram::parse},
 };
 
 }  // namespace
