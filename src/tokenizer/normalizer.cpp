@@ -169,7 +169,9 @@ struct ReplaceNorm final : NormStep {
         matches.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(at + literal.size())});
     }
     if (matches.empty()) return;
-    if (content.empty() && matches[0].begin == 0 && matches[0].end > 0) first_kept = false;
+    // tokenizers aligns the replacement with the last matched character: a match at 0 longer than one
+    // character (or an empty replacement) moves the start of the text away from the input's first character.
+    if (matches[0].begin == 0 && (content.empty() || matches[0].end > 1)) first_kept = false;
     tmp.clear();
     uint32_t pos = 0;
     for (const Match& m : matches) {
