@@ -15,6 +15,7 @@
 // leave the array and every value points inside the table at a character boundary.
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 #include <utility>
@@ -104,17 +105,40 @@ struct Precompiled final : NormStep {
     return nullptr;
   }
 
-  void apply(U32& s, U32& tmp, bool&) const override;
+  void apply(U32& s, U32& tmp, size_t& lead) const override;
   void check(const std::string& source, const std::string& field) const;
 };
 
-void Precompiled::apply(U32& s, U32& tmp, bool&) const {
+// The leading characters aligned with offset 0 after tokenizers' NormalizedString::transform of the changes
+// Precompiled emits, as observed with tokenizers 0.23 offsets: the k-th character of a chunk's replacement
+// consumes the chunk's k-th character (the first also the surplus of a shrinking chunk) and extra characters
+// are insertions aligned with the character before them; a chunk replaced by nothing emits no change, so the
+// characters after it take the alignment of the deleted ones ("\x01b": 'b' is aligned with offset 0).
+size_t lead_after(const std::vector<int>& changes, size_t lead) {
+  size_t idx = 0, out = 0;
+  for (int c : changes) {
+    const bool z = c > 0 ? (idx < 1 || idx - 1 < lead) : idx < lead;
+    if (!z) break;
+    ++out;
+    if (c <= 0) idx += 1 + static_cast<size_t>(-c);
+  }
+  return out;
+}
+
+void Precompiled::apply(U32& s, U32& tmp, size_t& lead) const {
   tmp.clear();
   bool modified = false;
   unsigned char bytes[16];
   thread_local U32 cps;
-  auto replace_with = [&](const char* rep) {
+  thread_local std::vector<int> changes;  // for the first characters only (enough to find `lead`)
+  changes.clear();
+  const size_t track = lead + 16;
+  auto replace_with = [&](const char* rep, size_t old_count) {
     decode_utf8(std::string_view(rep, std::strlen(rep)), cps);
+    if (tmp.size() < track) {
+      const int grow = static_cast<int>(cps.size()) - static_cast<int>(old_count);
+      for (size_t k = 0; k < cps.size(); ++k) changes.push_back(k == 0 ? std::min(0, grow) : k < old_count ? 0 : 1);
+    }
     tmp += cps;
     modified = true;
   };
@@ -131,7 +155,7 @@ void Precompiled::apply(U32& s, U32& tmp, bool&) const {
     for (size_t k = i; k < j && len < 6; ++k) len += utf8_bytes(s[k], bytes + len);
     if (len < 6) {
       if (const char* rep = transform(bytes, len)) {
-        replace_with(rep);
+        replace_with(rep, j - i);
         i = j;
         continue;
       }
@@ -139,14 +163,17 @@ void Precompiled::apply(U32& s, U32& tmp, bool&) const {
     for (size_t k = i; k < j; ++k) {
       const size_t m = utf8_bytes(s[k], bytes);
       if (const char* rep = transform(bytes, m)) {
-        replace_with(rep);
+        replace_with(rep, 1);
       } else {
+        if (tmp.size() < track) changes.push_back(0);
         tmp.push_back(s[k]);
       }
     }
     i = j;
   }
-  if (modified) s.swap(tmp);
+  if (!modified) return;
+  s.swap(tmp);
+  if (lead > 0) lead = std::min(lead_after(changes, lead), s.size());
 }
 
 // Walks every path of up to kMaxChunk bytes: all units reached must be inside the array, all values inside the
