@@ -378,10 +378,10 @@ TEST(TokenizerErrors, UnknownModelType) {
   expect_model_error(
       [] {
         Tokenizer::from_json(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}},
-                                 "normalizer": {"type": "Precompiled"}})",
+                                 "normalizer": {"type": "Nmt"}})",
                              "t.json");
       },
-      {"t.json", "normalizer", "Precompiled"});
+      {"t.json", "normalizer.type", "Nmt", "supported"});
 }
 
 TEST(TokenizerErrors, MissingVocab) {

@@ -4,7 +4,8 @@
 // "never"); with `split`, each replacement character then starts a new word (MergedWithNext).
 //
 // JSON: `replacement` (one character, required), `prepend_scheme` (default "always"), `split` (default true),
-// and the legacy `add_prefix_space` (false forces "never"); `str_rep` is ignored as tokenizers does.
+// and the legacy `add_prefix_space` (false requires prepend_scheme "never"); `str_rep` is ignored as tokenizers
+// does.
 #include <utility>
 
 #include "tokenizer/pretokenizer.hpp"
@@ -68,7 +69,10 @@ std::unique_ptr<PreTokStep> parse_metaspace(const Json& j, const std::string& so
   } else {
     fail(source, path + ".prepend_scheme", "unsupported value '" + scheme + "' (supported: always, first, never)");
   }
-  if (!get_bool(j, "add_prefix_space", true, source, path)) m->prepend = Prepend::Never;
+  // The legacy key: true changes nothing; false must agree with prepend_scheme "never" (tokenizers refuses the
+  // file otherwise, and so do we).
+  if (!get_bool(j, "add_prefix_space", true, source, path) && m->prepend != Prepend::Never)
+    fail(source, path + ".add_prefix_space", "false does not match prepend_scheme '" + scheme + "'");
   m->split = get_bool(j, "split", true, source, path);
   return m;
 }

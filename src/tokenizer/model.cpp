@@ -2,6 +2,7 @@
 #include "tokenizer/model.hpp"
 
 #include "tokenizer/bpe.hpp"
+#include "tokenizer/unigram.hpp"
 #include "tokenizer/wordpiece.hpp"
 
 namespace rerank::tok {
@@ -16,6 +17,7 @@ struct ModelEntry {
 const ModelEntry kModels[] = {
     {"WordPiece", &WordPiece::parse},
     {"BPE", &Bpe::parse},
+    {"Unigram", &Unigram::parse},
 };
 
 }  // namespace

@@ -11,17 +11,19 @@ namespace rerank::tok {
 namespace {
 
 // clean_text: drop NUL, U+FFFD and control characters, then map whitespace to ' '.
-void clean_text(U32& s, bool& first_kept) {
-  if (!s.empty() && (s[0] == 0 || s[0] == 0xFFFD || is_bert_control(s[0]))) first_kept = false;
-  size_t w = 0;
-  for (char32_t c : s) {
+void clean_text(U32& s, size_t& lead) {
+  size_t w = 0, kept_lead = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char32_t c = s[i];
     if (c == 0 || c == 0xFFFD || is_bert_control(c)) continue;
+    kept_lead += i < lead;
     s[w++] = is_whitespace(c) ? U' ' : c;
   }
   s.resize(w);
+  lead = kept_lead;
 }
 
-void pad_chinese_chars(U32& s, U32& tmp) {
+void pad_chinese_chars(U32& s, U32& tmp, size_t& lead) {
   bool any = false;
   for (char32_t c : s) {
     if (c >= 0x3400 && is_chinese_char(c)) {
@@ -30,6 +32,9 @@ void pad_chinese_chars(U32& s, U32& tmp) {
     }
   }
   if (!any) return;
+  size_t new_lead = 0;
+  for (size_t i = 0; i < lead && i < s.size(); ++i) new_lead += s[i] >= 0x3400 && is_chinese_char(s[i]) ? 3 : 1;
+  lead = new_lead;
   tmp.clear();
   tmp.reserve(s.size() + 16);
   for (char32_t c : s) {
@@ -44,17 +49,33 @@ void pad_chinese_chars(U32& s, U32& tmp) {
   s.swap(tmp);
 }
 
-// Removes the characters matching `pred`; clears `first_kept` when the first character goes.
+// Removes the characters matching `pred` (kept characters keep their alignment).
 template <class Pred>
-void remove_if_pred(U32& s, Pred pred, bool& first_kept) {
-  if (!s.empty() && pred(s[0])) first_kept = false;
-  size_t w = 0;
-  for (char32_t c : s)
-    if (!pred(c)) s[w++] = c;
+void remove_if_pred(U32& s, Pred pred, size_t& lead) {
+  size_t w = 0, kept_lead = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (pred(s[i])) continue;
+    kept_lead += i < lead;
+    s[w++] = s[i];
+  }
   s.resize(w);
+  lead = kept_lead;
 }
 
-void lowercase(U32& s, U32& tmp) {
+// A Unicode normalization form; the first `lead` characters become as many as their own normalization has.
+void normalize_form_lead(U32& s, NormForm form, size_t& lead) {
+  const bool all = lead >= s.size();
+  if (lead > 0 && !all) {
+    U32 head(s, 0, lead);
+    normalize_form(head, form);
+    lead = head.size();
+  }
+  normalize_form(s, form);
+  if (all || lead > s.size()) lead = s.size();
+}
+
+void lowercase(U32& s, U32& tmp, size_t& lead) {
+  for (size_t i = 0; i < lead && i < s.size(); ++i) lead += s[i] == 0x130;  // İ -> i + U+0307
   bool simple = true;
   for (char32_t& c : s) {
     if (c < 0x80) {
@@ -76,81 +97,81 @@ void lowercase(U32& s, U32& tmp) {
 // The BertNormalizer on ASCII text: only clean_text and lowercase can change anything, done in one pass.
 // Returns false (leaving `s` unchanged) when `s` has non-ASCII characters.
 struct BertNorm;
-bool bert_ascii_fast_path(const BertNorm& st, U32& s, bool& first_kept);
+bool bert_ascii_fast_path(const BertNorm& st, U32& s, size_t& lead);
 
 struct BertNorm final : NormStep {
   bool clean_text = true;
   bool handle_chinese_chars = true;
   bool strip_accents = true;  ///< already resolved: null follows lowercase
   bool lowercase = true;
-  void apply(U32& s, U32& tmp, bool& first_kept) const override {
-    if (bert_ascii_fast_path(*this, s, first_kept)) return;
-    if (clean_text) tok::clean_text(s, first_kept);
-    if (handle_chinese_chars) pad_chinese_chars(s, tmp);
+  void apply(U32& s, U32& tmp, size_t& lead) const override {
+    if (bert_ascii_fast_path(*this, s, lead)) return;
+    if (clean_text) tok::clean_text(s, lead);
+    if (handle_chinese_chars) pad_chinese_chars(s, tmp, lead);
     if (strip_accents) {
-      normalize_form(s, NormForm::NFD);
-      remove_if_pred(s, is_nonspacing_mark, first_kept);
+      normalize_form_lead(s, NormForm::NFD, lead);
+      remove_if_pred(s, is_nonspacing_mark, lead);
     }
-    if (lowercase) tok::lowercase(s, tmp);
+    if (lowercase) tok::lowercase(s, tmp, lead);
   }
 };
 
-bool bert_ascii_fast_path(const BertNorm& st, U32& s, bool& first_kept) {
+bool bert_ascii_fast_path(const BertNorm& st, U32& s, size_t& lead) {
   for (char32_t c : s)
     if (c >= 0x80) return false;
-  if (st.clean_text && !s.empty() && (is_bert_control(s[0]) || s[0] == 0)) first_kept = false;
-  size_t w = 0;
-  for (char32_t c : s) {
+  size_t w = 0, kept_lead = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char32_t c = s[i];
     if (st.clean_text) {
       if (is_bert_control(c) || c == 0) continue;
       if (is_whitespace(c)) c = U' ';
     }
     if (st.lowercase && c >= 'A' && c <= 'Z') c += 32;
+    kept_lead += i < lead;
     s[w++] = c;
   }
   s.resize(w);
+  lead = kept_lead;
   return true;
 }
 
 
 struct LowercaseNorm final : NormStep {
-  void apply(U32& s, U32& tmp, bool&) const override { lowercase(s, tmp); }
+  void apply(U32& s, U32& tmp, size_t& lead) const override { lowercase(s, tmp, lead); }
 };
 
 struct StripAccentsNorm final : NormStep {
-  void apply(U32& s, U32&, bool& first_kept) const override { remove_if_pred(s, is_mark, first_kept); }
+  void apply(U32& s, U32&, size_t& lead) const override { remove_if_pred(s, is_mark, lead); }
 };
 
 struct FormNorm final : NormStep {
   NormForm form;
   explicit FormNorm(NormForm f) : form(f) {}
-  void apply(U32& s, U32&, bool&) const override { normalize_form(s, form); }
+  void apply(U32& s, U32&, size_t& lead) const override { normalize_form_lead(s, form, lead); }
 };
 
 // Strip: removes leading and/or trailing whitespace (Rust char::is_whitespace).
 struct StripNorm final : NormStep {
   bool left = true, right = true;
-  void apply(U32& s, U32&, bool& first_kept) const override {
+  void apply(U32& s, U32&, size_t& lead) const override {
     size_t b = 0, e = s.size();
     if (right)
       while (e > b && is_whitespace(s[e - 1])) --e;
     if (left)
       while (b < e && is_whitespace(s[b])) ++b;
     if (e < s.size()) s.resize(e);
-    if (b > 0) {
-      s.erase(0, b);
-      first_kept = false;
-    }
+    if (b > 0) s.erase(0, b);
+    lead = lead > b ? std::min(lead - b, s.size()) : 0;
   }
 };
 
 // Prepend: adds a prefix to a non-empty text.
 struct PrependNorm final : NormStep {
   U32 prefix;
-  void apply(U32& s, U32&, bool& first_kept) const override {
+  void apply(U32& s, U32&, size_t& lead) const override {
     if (s.empty()) return;
     s.insert(0, prefix);
-    if (!prefix.empty()) first_kept = true;
+    lead += prefix.size();  // inserted at offset 0: aligned with (0, 0)
   }
 };
 
@@ -159,7 +180,28 @@ struct ReplaceNorm final : NormStep {
   U32 literal;
   std::unique_ptr<Regex> regex;
   U32 content;
-  void apply(U32& s, U32& tmp, bool& first_kept) const override {
+
+  // tokenizers aligns every replacement character with the last matched character (an empty match: with the
+  // character before it, or (0, 0) at the start): the new count of leading characters aligned with offset 0.
+  static size_t replaced_lead_of(const std::vector<Match>& matches, size_t lead, size_t content_size) {
+    size_t out = 0;
+    uint32_t pos = 0;
+    for (const Match& m : matches) {
+      const size_t copied_z = std::min<size_t>(m.begin, lead) > pos ? std::min<size_t>(m.begin, lead) - pos : 0;
+      out += copied_z;
+      if (pos + copied_z < m.begin) return out;  // a copied character not aligned with 0
+      const bool z = m.end > m.begin ? m.end - 1 < lead : (m.begin == 0 || m.begin - 1 < lead);
+      if (z) {
+        out += content_size;
+      } else if (content_size > 0) {
+        return out;
+      }
+      pos = m.end;
+    }
+    return out + (lead > pos ? lead - pos : 0);
+  }
+
+  void apply(U32& s, U32& tmp, size_t& lead) const override {
     thread_local std::vector<Match> matches;
     matches.clear();
     if (regex) {
@@ -169,7 +211,7 @@ struct ReplaceNorm final : NormStep {
         matches.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(at + literal.size())});
     }
     if (matches.empty()) return;
-    if (content.empty() && matches[0].begin == 0 && matches[0].end > 0) first_kept = false;
+    lead = replaced_lead_of(matches, lead, content.size());
     tmp.clear();
     uint32_t pos = 0;
     for (const Match& m : matches) {

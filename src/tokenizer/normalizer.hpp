@@ -5,6 +5,7 @@
 // Replace, Sequence; Precompiled in precompiled.cpp. Adding a type is one entry in the registry table of
 // normalizer.cpp (a name and a NormParser).
 #pragma once
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,11 +18,12 @@ namespace rerank::tok {
 class NormStep {
  public:
   virtual ~NormStep() = default;
-  /// Rewrites `s` in place; `tmp` is scratch space. `first_kept` tells whether s[0] still comes from the first
-  /// character of the text given to the normalizer (tokenizers' alignment of the first normalized character,
-  /// which Metaspace's prepend_scheme "first" reads through offsets_original): a step that deletes the leading
-  /// character(s) of a non-empty result sets it false; one that inserts a prefix sets it true.
-  virtual void apply(U32& s, U32& tmp, bool& first_kept) const = 0;
+  /// Rewrites `s` in place; `tmp` is scratch space. `lead` counts the leading characters of `s` that tokenizers
+  /// aligns with the first character of the text given to the normalizer (offset 0, which Metaspace's
+  /// prepend_scheme "first" tests through offsets_original); each step updates it as tokenizers'
+  /// NormalizedString alignments move (a deleted first character drops it, a prefix or an expansion of the first
+  /// character extends it).
+  virtual void apply(U32& s, U32& tmp, size_t& lead) const = 0;
 };
 
 /// A normalizer parser: the JSON object (at field path `path` of `source`) -> the step.
@@ -33,12 +35,12 @@ class Normalizer {
   static Normalizer from_json(const Json& j, const std::string& source);
   static Normalizer bert(bool clean_text, bool handle_chinese_chars, bool strip_accents, bool lowercase);
 
-  /// Normalizes `s` in place; `tmp` is scratch space. Returns whether s[0] comes from the input's first
-  /// character (see NormStep).
-  bool apply(U32& s, U32& tmp) const {
-    bool first_kept = true;
-    for (const auto& st : steps_) st->apply(s, tmp, first_kept);
-    return first_kept;
+  /// Normalizes `s` in place; `tmp` is scratch space. Returns the number of leading characters aligned with
+  /// the input's first character (see NormStep).
+  size_t apply(U32& s, U32& tmp) const {
+    size_t lead = s.empty() ? 0 : 1;
+    for (const auto& st : steps_) st->apply(s, tmp, lead);
+    return std::min(lead, s.size());
   }
   bool empty() const { return steps_.empty(); }
 

@@ -16,6 +16,13 @@ struct CharSplit final : PreTokStep {
   bool keep_punct = true;
   CharSplit(bool w, bool p, bool keep) : ws(w), punct(p), keep_punct(keep) {}
 
+  // The piece [b, e) of word `sp`, with its share of the characters aligned with offset 0.
+  static Span piece(const Span& sp, uint32_t b, uint32_t e) {
+    const uint32_t k = b - sp.begin;
+    if (!sp.at_start || (k > 0 && k >= sp.lead)) return {b, e, false, 0};
+    return {b, e, true, sp.lead > k ? sp.lead - k : 0};
+  }
+
   void apply(U32& s, std::vector<Span>& words, std::vector<Span>& out) const override {
     out.clear();
     for (const Span& sp : words) {
@@ -23,15 +30,15 @@ struct CharSplit final : PreTokStep {
       for (uint32_t i = sp.begin; i < sp.end; ++i) {
         const char32_t c = s[i];
         if (ws && is_whitespace(c)) {
-          if (start < i) out.push_back({start, i, sp.at_start && start == sp.begin});
+          if (start < i) out.push_back(piece(sp, start, i));
           start = i + 1;
         } else if (punct && is_bert_punctuation(c)) {
-          if (start < i) out.push_back({start, i, sp.at_start && start == sp.begin});
-          if (keep_punct) out.push_back({i, i + 1, sp.at_start && i == sp.begin});
+          if (start < i) out.push_back(piece(sp, start, i));
+          if (keep_punct) out.push_back(piece(sp, i, i + 1));
           start = i + 1;
         }
       }
-      if (start < sp.end) out.push_back({start, sp.end, sp.at_start && start == sp.begin});
+      if (start < sp.end) out.push_back(piece(sp, start, sp.end));
     }
     words.swap(out);
   }
@@ -100,11 +107,11 @@ void PreTokenizer::parse_into(const Json& j, const std::string& source, const st
   fail(source, path + ".type", "unsupported pre-tokenizer '" + type + "' (supported: " + supported + ")");
 }
 
-void PreTokenizer::split(U32& buf, uint32_t begin, uint32_t end, bool at_start, std::vector<Span>& out,
+void PreTokenizer::split(U32& buf, uint32_t begin, uint32_t end, uint32_t lead, std::vector<Span>& out,
                          std::vector<Span>& tmp) const {
   out.clear();
   if (begin >= end) return;
-  out.push_back({begin, end, at_start});
+  out.push_back({begin, end, lead > 0, lead});
   for (const auto& step : steps_) step->apply(buf, out, tmp);
 }
 

@@ -21,12 +21,14 @@ namespace rerank::tok {
 
 /// A word: code point indices [begin, end) into the buffer. `at_start`: the word begins at offset 0 of the
 /// original input (tokenizers' `offsets_original().0 == 0`, which Metaspace's prepend_scheme "first" tests).
-/// Approximation: a word split off at a non-zero position is never at the start, even when the normalizer
-/// expanded the input's first character into several (e.g. NFKC "¨" -> " \u0308" before WhitespaceSplit).
+/// `lead`: how many of its first characters are aligned with offset 0 (more than one when the normalizer
+/// expanded the input's first character, e.g. NFKC "¨" -> " \u0308"): a piece split off within them is at the
+/// start too. Steps that do not track it leave it 0 (then only a word's first piece inherits at_start).
 struct Span {
   uint32_t begin;
   uint32_t end;
   bool at_start = false;
+  uint32_t lead = 0;
 };
 
 class PreTokStep {
@@ -47,8 +49,9 @@ class PreTokenizer {
   static PreTokenizer from_json(const Json& j, const std::string& source);
   static PreTokenizer bert();
 
-  /// Replaces `out` with the words of `buf[begin, end)` (never empty spans); may append to `buf`.
-  void split(U32& buf, uint32_t begin, uint32_t end, bool at_start, std::vector<Span>& out,
+  /// Replaces `out` with the words of `buf[begin, end)` (never empty spans); may append to `buf`. `lead`: the
+  /// number of leading characters aligned with offset 0 of the input (0: the text is not at the start).
+  void split(U32& buf, uint32_t begin, uint32_t end, uint32_t lead, std::vector<Span>& out,
              std::vector<Span>& tmp) const;
 
  private:

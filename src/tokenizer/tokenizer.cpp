@@ -58,8 +58,8 @@ void Tokenizer::Impl::encode_sequence(std::string_view text, std::vector<int32_t
       continue;
     }
     s.norm.assign(s.raw.begin() + p.begin, s.raw.begin() + p.end);
-    const bool first_kept = normalizer.apply(s.norm, s.tmp);
-    const bool piece_at_start = p.begin == 0 && first_kept;
+    // Leading characters aligned with offset 0 of the input (Metaspace's prepend_scheme "first").
+    const size_t lead = p.begin == 0 ? normalizer.apply(s.norm, s.tmp) : (normalizer.apply(s.norm, s.tmp), 0);
     const auto m = static_cast<uint32_t>(s.norm.size());
     if (norm_added.empty()) {
       s.inner.assign(1, tok::Piece{0, m, -1});
@@ -73,7 +73,8 @@ void Tokenizer::Impl::encode_sequence(std::string_view text, std::vector<int32_t
         continue;
       }
       // Transforming pre-tokenizers append to s.norm: the ranges of s.inner stay valid.
-      pre_tokenizer.split(s.norm, q.begin, q.end, piece_at_start && q.begin == 0, s.spans, s.spans_tmp);
+      pre_tokenizer.split(s.norm, q.begin, q.end, lead > q.begin ? static_cast<uint32_t>(lead - q.begin) : 0, s.spans,
+                          s.spans_tmp);
       for (const tok::Span& w : s.spans) {
         if (ids.size() >= cap) return;
         model->tokenize(s.norm.data() + w.begin, s.norm.data() + w.end, ids);

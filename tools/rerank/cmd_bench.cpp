@@ -1,4 +1,6 @@
 // rerank bench: score a reranking workload the way CrossEncoder.predict does and report the speed.
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "cli.hpp"
@@ -6,17 +8,43 @@
 
 namespace rerank::cli {
 
+namespace {
+
+// One raw logit per line, round-trip precision; a crash leaves no truncated FILE behind.
+void write_scores(const std::string& path, const std::vector<Prediction>& preds) {
+  const std::string tmp = path + ".partial";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) throw InputError(path + ": cannot write scores file");
+    char buf[32];
+    for (const Prediction& p : preds) {
+      std::snprintf(buf, sizeof buf, "%.9g\n", p.logits.empty() ? 0.0 : static_cast<double>(p.logits[0]));
+      out << buf;
+    }
+    out.flush();
+    if (!out) throw InputError(path + ": write error");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw InputError(path + ": cannot rename " + tmp + ": " + ec.message());
+}
+
+}  // namespace
+
 void register_bench(CLI::App& app) {
   auto flags = std::make_shared<EngineFlags>();
   auto workload = std::make_shared<std::string>();
   auto repeat = std::make_shared<size_t>(3);
   auto compare = std::make_shared<std::string>();
+  auto scores_out = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure cross-encoder speed on a workload (for peer-bench)");
   cmd->footer(
       "Workload: JSON lines {\"query\": ..., \"documents\": [...]} (as shared/tools/peer-bench/workload.py writes).\n"
       "Every (query, document) pair is scored; each repeat times tokenization + scoring of all pairs (model load\n"
       "excluded). The last line printed is one JSON object: system, pairs, tokens, seconds (best repeat),\n"
-      "pairs_per_second, tokens_per_second, threads, batch_size, max_length, precision, cpu, kernels.\n\n"
+      "pairs_per_second, tokens_per_second, threads, batch_size, max_length, precision, cpu, kernels.\n"
+      "--scores-out FILE writes each pair's raw logit (the first one for multi-label models), one per line in\n"
+      "workload order, as peer-bench reads them to judge ranking fidelity in the same run.\n\n"
       "Example:\n"
       "  rerank bench -m MODEL_DIR --workload wl.jsonl --threads 2 --batch-size 32 --max-length 512 --repeat 3");
   flags->add(cmd);
@@ -25,6 +53,8 @@ void register_bench(CLI::App& app) {
                   "Also score the workload in this precision (normally fp32) and report fidelity: per-query Spearman, "
                   "top-10 overlap and max |logit difference| of --precision against it")
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}, CLI::ignore_case));
+  cmd->add_option("--scores-out", *scores_out,
+                  "Write each pair's raw logit, one per line in workload order (written to FILE.partial, then renamed)");
   cmd->add_option("--repeat", *repeat, "Timed repeats; the best is reported")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->callback([=] {
     std::ifstream in(*workload);
@@ -58,6 +88,7 @@ void register_bench(CLI::App& app) {
       for (const auto& p : preds) tokens += p.encoding.ids.size();
       std::fprintf(stderr, "repeat %zu: %.3f s, %.1f pairs/s\n", r + 1, s, pairs.size() / s);
     }
+    if (!scores_out->empty()) write_scores(*scores_out, preds);
     const size_t threads = flags->threads ? flags->threads : std::max(1u, std::thread::hardware_concurrency());
     nlohmann::ordered_json o;
     o["system"] = "rerank " + flags->precision;
