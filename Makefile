@@ -6,7 +6,7 @@ SHELL := /bin/bash
 BUILD ?= build
 JOBS ?= $(shell nproc)
 DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config python3 \
-  libopenblas-dev libdnnl-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev \
+  libopenblas-dev libdnnl-dev libutf8proc-dev libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev \
   ocl-icd-opencl-dev opencl-c-headers libsqlite3-dev libstemmer-dev zlib1g-dev libcurl4-openssl-dev libcpp-httplib-dev libfaiss-dev libssl-dev libhwy-dev \
   chromium fonts-dejavu-core curl ca-certificates \
   python3-venv python3-pip python3-dev libpcre2-dev

@@ -373,15 +373,15 @@ TEST(TokenizerErrors, BrokenJson) {
 }
 
 TEST(TokenizerErrors, UnknownModelType) {
-  expect_model_error([] { Tokenizer::from_json(R"({"model": {"type": "BPE", "vocab": {}, "merges": []}})", "t.json"); },
-                     {"t.json", "model.type", "BPE"});
+  expect_model_error([] { Tokenizer::from_json(R"({"model": {"type": "WordLevel", "vocab": {}}})", "t.json"); },
+                     {"t.json", "model.type", "WordLevel", "BPE"});
   expect_model_error(
       [] {
         Tokenizer::from_json(R"({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0}},
-                                 "normalizer": {"type": "Precompiled"}})",
+                                 "normalizer": {"type": "Nmt"}})",
                              "t.json");
       },
-      {"t.json", "normalizer", "Precompiled"});
+      {"t.json", "normalizer.type", "Nmt", "supported"});
 }
 
 TEST(TokenizerErrors, MissingVocab) {

@@ -38,21 +38,22 @@ void AddedTokenSet::split(const U32& s, uint32_t begin, uint32_t end, std::vecto
       ++i;
       continue;
     }
+    // As tokenizers' find_matches: the matches themselves never depend on stripping (the search resumes after
+    // the raw match); lstrip stops at the end of the previous piece, rstrip may overlap the next match.
     uint32_t mstart = i;
     uint32_t mstop = i + static_cast<uint32_t>(best->chars.size());
-    i = mstop;  // matching resumes after the match, whether or not it is kept
+    i = mstop;
     if (best->single_word) {
       const bool left_ok = mstart == begin || !is_word_char(s[mstart - 1]);
       const bool right_ok = mstop == end || !is_word_char(s[mstop]);
       if (!left_ok || !right_ok) continue;
     }
-    if (mstart < emitted) continue;  // overlaps whitespace absorbed by the previous token's rstrip
     if (best->lstrip) {
-      while (mstart > emitted && is_whitespace(s[mstart - 1])) --mstart;
+      while (mstart > begin && is_whitespace(s[mstart - 1])) --mstart;
+      mstart = std::max(mstart, emitted);
     }
     if (best->rstrip) {
       while (mstop < end && is_whitespace(s[mstop])) ++mstop;
-      i = mstop;
     }
     if (emitted < mstart) out.push_back({emitted, mstart, -1});
     out.push_back({mstart, mstop, best->id});

@@ -2,7 +2,9 @@
 //
 // As tokenizers' AddedVocabulary: tokens with `normalized: false` are found in the raw text, the rest in the
 // normalized remainder (their content normalized the same way); leftmost-longest, non-overlapping matches;
-// `single_word` rejects matches touching word characters; `lstrip`/`rstrip` absorb adjacent whitespace.
+// `single_word` rejects matches touching word characters (Rust regex \w); `lstrip`/`rstrip` absorb adjacent
+// whitespace (an rstrip may even absorb the start of the next added token, whose piece then overlaps: kept as
+// tokenizers does).
 #pragma once
 #include <cstdint>
 #include <string>

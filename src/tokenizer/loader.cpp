@@ -1,11 +1,13 @@
 // loader.cpp — building Tokenizer::Impl from tokenizer.json, or from vocab.txt + tokenizer_config.json the way
 // transformers' BertTokenizer is converted to a fast tokenizer (BertNormalizer, BertPreTokenizer, WordPiece with
 // "##" and 100 chars per word, template "[CLS] $A [SEP]" / "[CLS] $A [SEP] $B:1 [SEP]:1").
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
 
 #include "tokenizer/impl.hpp"
+#include "tokenizer/wordpiece.hpp"
 
 namespace rerank {
 
@@ -56,6 +58,29 @@ std::string config_token(const Json& cfg, const char* key, const std::string& de
   return def;
 }
 
+// The ids tokenizers gives the added tokens of a tokenizer.json (AddedVocabulary::add_tokens; the file's `id`
+// fields are not used): a repeated content is ignored, a content in the model's vocabulary takes the model's
+// id, any other the next id after the model's vocabulary and the added tokens so far.
+std::vector<AddedToken> assign_added_ids(std::vector<AddedToken> in, const Model& model, size_t model_size) {
+  std::vector<AddedToken> out;
+  int64_t max_added = -1;
+  for (AddedToken& t : in) {
+    if (t.content.empty()) continue;
+    bool seen = false;
+    for (const AddedToken& o : out) seen = seen || o.content == t.content;
+    if (seen) continue;
+    int32_t id = model.token_to_id(t.content);
+    if (id < 0) {
+      const auto vs = static_cast<int64_t>(model_size);
+      id = static_cast<int32_t>(max_added < 0 ? vs : (max_added >= vs || vs == 0 ? max_added + 1 : vs));
+    }
+    max_added = std::max<int64_t>(max_added, id);
+    t.id = id;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::unique_ptr<Tokenizer::Impl> load_tokenizer_json(std::string_view text, const std::string& source) {
@@ -65,11 +90,7 @@ std::unique_ptr<Tokenizer::Impl> load_tokenizer_json(std::string_view text, cons
 
   auto model = root.find("model");
   if (model == root.end() || !model->is_object()) fail(source, "model", "missing or not an object");
-  std::string type = get_string(*model, "type", "", source, "model");
-  if (type.empty() && model->contains("continuing_subword_prefix")) type = "WordPiece";
-  if (type != "WordPiece")
-    fail(source, "model.type", "unsupported model type '" + type + "' (only WordPiece is supported)");
-  impl->model = WordPiece::from_json(*model, source);
+  impl->model = model_from_json(*model, source);
 
   auto section = [&](const char* key) -> const Json& {
     static const Json null_json;
@@ -87,10 +108,11 @@ std::unique_ptr<Tokenizer::Impl> load_tokenizer_json(std::string_view text, cons
     for (size_t i = 0; i < at.size(); ++i)
       added.push_back(parse_added_token(at[i], source, "added_tokens[" + std::to_string(i) + "]"));
   }
+  added = assign_added_ids(std::move(added), *impl->model, impl->model->id_to_token().size());
   for (const AddedToken& t : added) impl->add_token(t);
   impl->finish_vocab(added);
 
-  int32_t pad = impl->model.token_to_id("[PAD]");
+  int32_t pad = impl->token_to_id("[PAD]");
   const Json& padding = section("padding");
   if (padding.is_object() && padding.contains("pad_id") && padding["pad_id"].is_number_unsigned())
     pad = static_cast<int32_t>(padding["pad_id"].get<uint32_t>());
@@ -143,11 +165,13 @@ std::unique_ptr<Tokenizer::Impl> load_vocab_txt(const std::filesystem::path& dir
   const std::string mask = special("mask_token", "[MASK]");
 
   auto impl = std::make_unique<Tokenizer::Impl>();
-  impl->model = WordPiece::from_vocab(std::move(vocab), unk, source);
+  auto wordpiece = WordPiece::from_vocab(std::move(vocab), unk, source);
+  const WordPiece& wp = *wordpiece;
+  impl->model = std::move(wordpiece);
   impl->normalizer = Normalizer::bert(true, chinese, strip, lower);
   impl->pre_tokenizer = PreTokenizer::bert();
-  const int32_t cls_id = impl->model.token_to_id(cls);
-  const int32_t sep_id = impl->model.token_to_id(sep);
+  const int32_t cls_id = wp.token_to_id(cls);
+  const int32_t sep_id = wp.token_to_id(sep);
   if (cls_id < 0) fail(cfg_name, "cls_token", "'" + cls + "' is not in " + source);
   if (sep_id < 0) fail(cfg_name, "sep_token", "'" + sep + "' is not in " + source);
   impl->post = PostProcessor::bert(cls, cls_id, sep, sep_id);
@@ -167,7 +191,7 @@ std::unique_ptr<Tokenizer::Impl> load_vocab_txt(const std::filesystem::path& dir
     }
   }
   for (const std::string& s : {unk, sep, pad, cls, mask}) {
-    const int32_t id = impl->model.token_to_id(s);
+    const int32_t id = wp.token_to_id(s);
     bool known = false;
     for (const AddedToken& t : added) known = known || t.content == s;
     if (id < 0 || known) continue;
@@ -179,7 +203,7 @@ std::unique_ptr<Tokenizer::Impl> load_vocab_txt(const std::filesystem::path& dir
   }
   for (const AddedToken& t : added) impl->add_token(t);
   impl->finish_vocab(added);
-  const int32_t pad_id = impl->model.token_to_id(pad);
+  const int32_t pad_id = wp.token_to_id(pad);
   impl->pad_id = pad_id < 0 ? 0 : pad_id;
   return impl;
 }
@@ -197,8 +221,15 @@ void Tokenizer::Impl::add_token(tok::AddedToken t) {
   }
 }
 
+int32_t Tokenizer::Impl::token_to_id(std::string_view token) const {
+  for (const tok::AddedToken& t : added_)
+    if (t.content == token) return t.id;
+  return model->token_to_id(token);
+}
+
 void Tokenizer::Impl::finish_vocab(const std::vector<tok::AddedToken>& added) {
-  vocab = model.id_to_token();
+  added_ = added;
+  vocab = model->id_to_token();
   for (const tok::AddedToken& t : added) {
     if (t.id < 0) continue;
     const auto id = static_cast<size_t>(t.id);

@@ -8,6 +8,7 @@
 #include "tokenizer/template.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <utility>
 
@@ -70,6 +71,16 @@ TemplatePiece parse_piece(const Json& j, const SpecialMap& specials, const std::
     fail(source, path, "expected a SpecialToken or Sequence object");
   }
   return p;
+}
+
+// BertProcessing's / RobertaProcessing's `cls` and `sep`: [token, id].
+std::pair<std::string, int32_t> bracket_token(const Json& j, const char* key, const std::string& source,
+                                              const std::string& path) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_string() ||
+      !(*it)[1].is_number_unsigned() || (*it)[1].get<uint64_t>() > INT32_MAX / 2)
+    fail(source, path + "." + key, "expected [token, id]");
+  return {(*it)[0].get<std::string>(), static_cast<int32_t>((*it)[1].get<uint64_t>())};
 }
 
 // The string form of a template: "[CLS] $A [SEP] $B:1 [SEP]:1".
@@ -173,16 +184,20 @@ PostProcessor PostProcessor::from_json(const Json& j, const std::string& source)
     };
     pp.set_templates(parse_tpl("single"), parse_tpl("pair"));
   } else if (type == "BertProcessing") {
-    auto token = [&](const char* key) -> std::pair<std::string, int32_t> {
-      auto it = j.find(key);
-      if (it == j.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_string() ||
-          !(*it)[1].is_number_unsigned())
-        fail(source, path + "." + key, "expected [token, id]");
-      return {(*it)[0].get<std::string>(), static_cast<int32_t>((*it)[1].get<uint32_t>())};
-    };
-    const auto cls = token("cls");
-    const auto sep = token("sep");
+    const auto cls = bracket_token(j, "cls", source, path);
+    const auto sep = bracket_token(j, "sep", source, path);
     pp = bert(cls.first, cls.second, sep.first, sep.second);
+  } else if (type == "RobertaProcessing") {
+    // `<s> A </s>` / `<s> A </s> </s> B </s>`, every type id 0 (processors/roberta.rs).
+    const auto cls = bracket_token(j, "cls", source, path);
+    const auto sep = bracket_token(j, "sep", source, path);
+    TemplatePiece c{true, 0, {cls.second}, {cls.first}, 0};
+    TemplatePiece s{true, 0, {sep.second}, {sep.first}, 0};
+    TemplatePiece a{false, 0, {}, {}, 0};
+    TemplatePiece b{false, 1, {}, {}, 0};
+    pp.set_templates({c, a, s}, {c, a, s, s, b, s});
+  } else if (type == "ByteLevel") {
+    pp = from_json(Json(nullptr), source);  // offsets only; ids are those of no post-processor
   } else if (type == "Sequence") {
     auto it = j.find("processors");
     if (it == j.end() || !it->is_array()) fail(source, path + ".processors", "missing or not an array");

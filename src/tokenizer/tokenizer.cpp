@@ -18,7 +18,6 @@ struct Scratch {
   tok::U32 raw, norm, tmp;
   std::vector<tok::Piece> outer, inner;
   std::vector<tok::Span> spans, spans_tmp;
-  std::string buf;
   std::vector<int32_t> a, b;
 
   // Keeps the thread-local buffers from holding on to the memory of one huge input.
@@ -59,7 +58,8 @@ void Tokenizer::Impl::encode_sequence(std::string_view text, std::vector<int32_t
       continue;
     }
     s.norm.assign(s.raw.begin() + p.begin, s.raw.begin() + p.end);
-    normalizer.apply(s.norm, s.tmp);
+    // Leading characters aligned with offset 0 of the input (Metaspace's prepend_scheme "first").
+    const size_t lead = p.begin == 0 ? normalizer.apply(s.norm, s.tmp) : (normalizer.apply(s.norm, s.tmp), 0);
     const auto m = static_cast<uint32_t>(s.norm.size());
     if (norm_added.empty()) {
       s.inner.assign(1, tok::Piece{0, m, -1});
@@ -72,10 +72,12 @@ void Tokenizer::Impl::encode_sequence(std::string_view text, std::vector<int32_t
         ids.push_back(q.id);
         continue;
       }
-      pre_tokenizer.split(s.norm, q.begin, q.end, s.spans, s.spans_tmp);
+      // Transforming pre-tokenizers append to s.norm: the ranges of s.inner stay valid.
+      pre_tokenizer.split(s.norm, q.begin, q.end, lead > q.begin ? static_cast<uint32_t>(lead - q.begin) : 0, s.spans,
+                          s.spans_tmp);
       for (const tok::Span& w : s.spans) {
         if (ids.size() >= cap) return;
-        model.tokenize_word(s.norm.data() + w.begin, s.norm.data() + w.end, s.buf, ids);
+        model->tokenize(s.norm.data() + w.begin, s.norm.data() + w.end, ids);
       }
     }
   }
@@ -101,7 +103,7 @@ Tokenizer Tokenizer::from_directory(const std::filesystem::path& dir) {
       try {
         const tok::Json cfg = tok::Json::parse(tok::read_file(cfg_path));
         if (cfg.is_object() && cfg.contains("pad_token") && cfg["pad_token"].is_string()) {
-          const int32_t id = impl->model.token_to_id(cfg["pad_token"].get<std::string>());
+          const int32_t id = impl->token_to_id(cfg["pad_token"].get<std::string>());
           if (id >= 0) impl->pad_id = id;
         }
       } catch (const tok::Json::exception&) {

@@ -66,7 +66,8 @@ bool is_chinese_char(char32_t c);
 bool is_nonspacing_mark(char32_t c);
 /// Categories Mn, Mc, Me.
 bool is_mark(char32_t c);
-/// Letter, number or '_' (word characters for added tokens' single_word).
+/// Rust regex \w (Unicode): letters, marks, Nd, Nl, Pc, Join_Control (added tokens' single_word; Alphabetic
+/// symbols such as circled letters are not covered).
 bool is_word_char(char32_t c);
 
 /// Single-char lowercase (correct for every c except U+0130).

@@ -14,8 +14,9 @@ namespace {
 inline bool is_continuation_byte(char b) { return (static_cast<unsigned char>(b) & 0xC0) == 0x80; }
 }  // namespace
 
-WordPiece WordPiece::from_json(const Json& j, const std::string& source) {
-  WordPiece wp;
+std::unique_ptr<Model> WordPiece::parse(const Json& j, const std::string& source) {
+  auto owned = std::make_unique<WordPiece>();
+  WordPiece& wp = *owned;
   wp.unk_token_ = get_string(j, "unk_token", "[UNK]", source, "model");
   wp.prefix_ = get_string(j, "continuing_subword_prefix", "##", source, "model");
   auto mi = j.find("max_input_chars_per_word");
@@ -34,15 +35,16 @@ WordPiece WordPiece::from_json(const Json& j, const std::string& source) {
     wp.vocab_[it.key()] = static_cast<int32_t>(it.value().get<int64_t>());
   }
   wp.finish(source);
-  return wp;
+  return owned;
 }
 
-WordPiece WordPiece::from_vocab(VocabMap vocab, const std::string& unk_token, const std::string& source) {
-  WordPiece wp;
+std::unique_ptr<WordPiece> WordPiece::from_vocab(VocabMap vocab, const std::string& unk_token,
+                                                 const std::string& source) {
+  auto wp = std::make_unique<WordPiece>();
   if (vocab.empty()) fail(source, "vocab", "empty vocabulary");
-  wp.vocab_ = std::move(vocab);
-  wp.unk_token_ = unk_token;
-  wp.finish(source);
+  wp->vocab_ = std::move(vocab);
+  wp->unk_token_ = unk_token;
+  wp->finish(source);
   return wp;
 }
 
@@ -66,12 +68,12 @@ void WordPiece::finish(const std::string& source) {
   if (unk_id_ < 0) fail(source, "model.unk_token", "unknown token '" + unk_token_ + "' is not in the vocabulary");
 }
 
-void WordPiece::tokenize_word(const char32_t* b, const char32_t* e, std::string& buf,
-                              std::vector<int32_t>& ids) const {
+void WordPiece::tokenize(const char32_t* b, const char32_t* e, std::vector<int32_t>& ids) const {
   if (static_cast<size_t>(e - b) > max_input_chars_) {
     ids.push_back(unk_id_);
     return;
   }
+  thread_local std::string buf;
   encode_utf8(b, e, buf);
   const size_t size = buf.size();
   const size_t mark = ids.size();
