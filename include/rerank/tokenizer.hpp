@@ -15,6 +15,7 @@
 //
 // Thread safety: a Tokenizer is immutable after construction; all const methods may be called concurrently.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -43,7 +44,15 @@ class Tokenizer {
   /// `[CLS] a [SEP] b [SEP]` truncated with LongestFirst to `max_length` tokens in all (0 = no truncation).
   Encoding encode_pair(std::string_view a, std::string_view b, size_t max_length = 0) const;
 
-  /// Normalized, pre-tokenized, WordPiece'd tokens of `text`, without special tokens.
+  /// The ids of `text` without special tokens, untruncated; stops once `cap` ids are reached (the first `cap` ids
+  /// are exactly those of the full encoding).
+  std::vector<int32_t> encode_ids(std::string_view text, size_t cap = SIZE_MAX) const;
+  /// The pair template applied to already tokenized sequences (ids from encode_ids), truncated with LongestFirst
+  /// to `max_length` tokens in all (0 = none): encode_pair(a, b, n) == assemble_pair(encode_ids(a), encode_ids(b),
+  /// n). Lets a caller cut or window a document by tokens before pairing, whatever the template.
+  Encoding assemble_pair(std::vector<int32_t> a, std::vector<int32_t> b, size_t max_length = 0) const;
+
+  /// Normalized, pre-tokenized tokens of `text` (the model's pieces), without special tokens.
   std::vector<std::string> tokenize(std::string_view text) const;
 
   size_t vocab_size() const;

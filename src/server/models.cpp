@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "rerank/hub.hpp"
-#include "tokenizer/template.hpp"
+#include "tokenizer/template.hpp"  // truncate_longest_first
 
 namespace rerank::server {
 
@@ -26,54 +26,19 @@ std::string model_name(const std::string& source) {
   return source.substr(0, source.find('@'));
 }
 
-std::vector<int32_t> content(const Encoding& e) {
-  // [p0] X [p1] -> X
-  if (e.ids.size() < 2) return {};
-  return std::vector<int32_t>(e.ids.begin() + 1, e.ids.end() - 1);
-}
-
-Encoding assemble(const ServedModel& m, const std::vector<int32_t>& a, const std::vector<int32_t>& b, size_t b_begin,
-                  size_t b_end) {
-  Encoding e;
-  const size_t n = 3 + a.size() + (b_end - b_begin);
-  e.ids.reserve(n);
-  e.type_ids.reserve(n);
-  e.ids.push_back(m.p0);
-  e.ids.insert(e.ids.end(), a.begin(), a.end());
-  e.ids.push_back(m.p1);
-  e.type_ids.assign(e.ids.size(), m.type_a);
-  e.ids.insert(e.ids.end(), b.begin() + static_cast<std::ptrdiff_t>(b_begin), b.begin() + static_cast<std::ptrdiff_t>(b_end));
-  e.ids.push_back(m.p2);
-  e.type_ids.resize(e.ids.size(), m.type_b);
-  return e;
-}
-
+// Whether pairs assembled from separately tokenized texts equal encode_pair's, with and without truncation, for
+// whatever template the tokenizer has (BERT's [CLS] A [SEP] B [SEP], XLM-R's <s> A </s></s> B </s>, ...).
 void check_template(ServedModel& m) {
   const Tokenizer& tok = m.model->tokenizer();
-  if (tok.num_special_tokens(false) != 2 || tok.num_special_tokens(true) != 3) return;
-  Encoding empty = tok.encode_pair("", "", 0);
-  Encoding single = tok.encode("", 0);
-  if (empty.ids.size() != 3 || single.ids.size() != 2 || single.ids[0] != empty.ids[0] || single.ids[1] != empty.ids[1])
-    return;
-  m.p0 = empty.ids[0];
-  m.p1 = empty.ids[1];
-  m.p2 = empty.ids[2];
-  m.type_a = empty.type_ids[1];
-  m.type_b = empty.type_ids[2];
-  m.pair_template = true;
-  // Verify on a sample, with and without truncation.
   const char* q = "how do i reset my password?";
   const char* d = "Click 'Forgot password' on the sign-in page, then follow the link we e-mail you.";
-  for (size_t max_len : {size_t{0}, size_t{12}, size_t{7}}) {
+  const size_t specials = tok.num_special_tokens(true);
+  for (size_t max_len : {size_t{0}, specials + 9, specials + 4}) {
     Encoding want = tok.encode_pair(q, d, max_len);
-    std::vector<int32_t> a = content(tok.encode(q, 0)), b = content(tok.encode(d, 0));
-    if (max_len) tok::truncate_longest_first(a, &b, max_len - 3);
-    Encoding got = assemble(m, a, b, 0, b.size());
-    if (got.ids != want.ids || got.type_ids != want.type_ids) {
-      m.pair_template = false;
-      return;
-    }
+    Encoding got = tok.assemble_pair(tok.encode_ids(q), tok.encode_ids(d), max_len);
+    if (got.ids != want.ids || got.type_ids != want.type_ids) return;
   }
+  m.pair_template = true;
 }
 
 size_t model_max_length(const ServedModel& m) { return m.model->info().max_length; }
@@ -115,7 +80,8 @@ PairInputs make_pairs(const ServedModel& m, const std::string& query, const std:
   };
   if (!m.pair_template) {
     if (opt.chunking || opt.max_tokens_per_doc)
-      throw ApiError(422, "model '" + m.name + "': max_tokens_per_doc and chunking need a BERT-style pair template");
+      throw ApiError(422, "model '" + m.name + "': max_tokens_per_doc and chunking need a tokenizer whose pairs can be "
+                              "assembled from token ids");
     for (size_t i = 0; i < documents.size(); ++i) {
       Encoding e = tok.encode_pair(query, documents[i], opt.truncate ? max_len : 0);
       if (!opt.truncate && e.ids.size() > max_len)
@@ -126,13 +92,14 @@ PairInputs make_pairs(const ServedModel& m, const std::string& query, const std:
     }
     return in;
   }
-  const size_t budget = max_len > 3 ? max_len - 3 : 0;
-  const std::vector<int32_t> q = content(tok.encode(query, 0));
+  const size_t specials = tok.num_special_tokens(true);
+  const size_t budget = max_len > specials ? max_len - specials : 0;
+  const std::vector<int32_t> q = tok.encode_ids(query);
   for (size_t i = 0; i < documents.size(); ++i) {
     if (opt.chunking) {
       // The document's tokens (up to max_tokens_per_doc, and never more than the request may send).
       size_t cap = opt.max_tokens_per_doc ? opt.max_tokens_per_doc : max_request_tokens;
-      std::vector<int32_t> d = content(tok.encode(documents[i], cap >= SIZE_MAX - 2 ? 0 : cap + 2));
+      std::vector<int32_t> d = tok.encode_ids(documents[i], cap);
       // The document gets at least half the budget; the query is cut (LongestFirst-style) to the rest.
       size_t window = budget - std::min(q.size(), budget / 2);
       if (window == 0) window = 1;
@@ -142,7 +109,9 @@ PairInputs make_pairs(const ServedModel& m, const std::string& query, const std:
       size_t start = 0;
       for (;;) {
         const size_t end = std::min(d.size(), start + window);
-        add(assemble(m, qa, d, start, end), i);
+        add(tok.assemble_pair(qa, std::vector<int32_t>(d.begin() + static_cast<std::ptrdiff_t>(start),
+                                                        d.begin() + static_cast<std::ptrdiff_t>(end))),
+            i);
         if (end >= d.size()) break;
         start += step;
       }
@@ -150,7 +119,7 @@ PairInputs make_pairs(const ServedModel& m, const std::string& query, const std:
     }
     size_t cap = std::max(budget, q.size()) + 1;  // LongestFirst only needs this many document tokens
     if (opt.max_tokens_per_doc) cap = std::min(cap, opt.max_tokens_per_doc);
-    std::vector<int32_t> d = content(tok.encode(documents[i], cap + 2));
+    std::vector<int32_t> d = tok.encode_ids(documents[i], cap);
     std::vector<int32_t> a = q;
     if (a.size() + d.size() > budget) {
       if (!opt.truncate)
@@ -158,7 +127,7 @@ PairInputs make_pairs(const ServedModel& m, const std::string& query, const std:
                                 " tokens, the model's maximum (set \"truncate\": true)");
       tok::truncate_longest_first(a, &d, budget);
     }
-    add(assemble(m, a, d, 0, d.size()), i);
+    add(tok.assemble_pair(std::move(a), std::move(d)), i);
   }
   return in;
 }

@@ -18,10 +18,9 @@ struct ServedModel {
   std::shared_ptr<const Model> model;
   bool cross = false;  ///< has a classification head
   std::unique_ptr<Scheduler> scheduler;
-  // The pair template [p0] A [p1] B [p2] (BERT), when the tokenizer has that shape: used to truncate documents
-  // alone (max_tokens_per_doc) and to chunk them.
+  // Pairs can be built from the query's and the document's own token ids (Tokenizer::assemble_pair), checked at
+  // load against encode_pair: used to truncate documents alone (max_tokens_per_doc) and to chunk them.
   bool pair_template = false;
-  int32_t p0 = 0, p1 = 0, p2 = 0, type_a = 0, type_b = 1;
 };
 
 /// How documents are turned into pairs for one request.

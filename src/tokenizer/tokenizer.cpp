@@ -149,6 +149,20 @@ Encoding Tokenizer::encode_pair(std::string_view a, std::string_view b, size_t m
   return out;
 }
 
+std::vector<int32_t> Tokenizer::encode_ids(std::string_view text, size_t cap) const {
+  std::vector<int32_t> ids;
+  impl_->encode_sequence(text, ids, cap);
+  if (ids.size() > cap) ids.resize(cap);
+  scratch().trim();
+  return ids;
+}
+
+Encoding Tokenizer::assemble_pair(std::vector<int32_t> a, std::vector<int32_t> b, size_t max_length) const {
+  Encoding out;
+  impl_->post.process(a, &b, max_length, impl_->vocab, out);
+  return out;
+}
+
 std::vector<std::string> Tokenizer::tokenize(std::string_view text) const {
   std::vector<int32_t> ids;
   impl_->encode_sequence(text, ids);
