@@ -102,8 +102,12 @@ std::string unigram_json(const json& model, const json& normalizer = nullptr, co
   return j.dump();
 }
 
+// [piece, score] (an explicit array: a braced pair would become a JSON object).
+json e(const std::string& piece, double score) { return json::array({piece, score}); }
+
 json small_vocab() {
-  return {{"<unk>", 0.0}, {"\u2581a", -1.0}, {"a", -2.0}, {"b", -2.5}, {"ab", -2.0}, {"\u2581", -3.0}};
+  return json::array({e("<unk>", 0.0), e("\u2581a", -1.0), e("a", -2.0), e("b", -2.5), e("ab", -2.0),
+                      e("\u2581", -3.0)});
 }
 
 }  // namespace
@@ -147,16 +151,17 @@ TEST(UnigramGolden, EdgeTextsAndPipelineVariants) {
     std::string sections = spec["set"].dump();
     for (size_t at; (at = sections.find("\"$base_precompiled\"")) != std::string::npos;)
       sections.replace(at, 19, precompiled.dump());
-    for (const auto& [key, value] : json::parse(sections).items()) t[key] = value;
+    const json replaced = json::parse(sections);
+    for (auto s = replaced.begin(); s != replaced.end(); ++s) t[s.key()] = s.value();
     if (spec["extra_added"].get<bool>()) {
       for (json& a : t["added_tokens"])
         if (a["content"] == "<mask>") a["rstrip"] = true;
       const size_t n = t["model"]["vocab"].size();
-      t["added_tokens"].push_back({{"id", n}, {"content", "ab"}, {"single_word", true}, {"lstrip", false},
+      t["added_tokens"].push_back({{"id", 261}, {"content", "ab"}, {"single_word", true}, {"lstrip", false},
                                    {"rstrip", false}, {"normalized", true}, {"special", false}});
-      t["added_tokens"].push_back({{"id", n + 1}, {"content", "Hé"}, {"single_word", false}, {"lstrip", true},
+      t["added_tokens"].push_back({{"id", n}, {"content", "Hé"}, {"single_word", false}, {"lstrip", true},
                                    {"rstrip", true}, {"normalized", true}, {"special", false}});
-      t["added_tokens"].push_back({{"id", n + 2}, {"content", " x "}, {"single_word", false}, {"lstrip", false},
+      t["added_tokens"].push_back({{"id", n + 1}, {"content", " x "}, {"single_word", false}, {"lstrip", false},
                                    {"rstrip", false}, {"normalized", false}, {"special", false}});
     }
     owned.push_back(std::make_unique<Tokenizer>(Tokenizer::from_json(t.dump(), it.key())));
@@ -222,7 +227,7 @@ TEST(UnigramTokenizer, ViterbiFuseUnkAndByteFallback) {
   EXPECT_EQ(t.encode("axyb").ids, (std::vector<int32_t>{1, 0, 3}));
   // byte_fallback: the fused unknown run is spelled in <0xXX> pieces when all of them exist.
   json vocab = small_vocab();
-  for (const char* b : {"<0x78>", "<0x79>", "<0xC3>", "<0xA9>"}) vocab.push_back({b, -10.0});
+  for (const char* b : {"<0x78>", "<0x79>", "<0xC3>", "<0xA9>"}) vocab.push_back(e(b, -10.0));
   model = {{"type", "Unigram"}, {"unk_id", 0}, {"byte_fallback", true}, {"vocab", vocab}};
   const Tokenizer bf = Tokenizer::from_json(unigram_json(model, nullptr, meta), "t.json");
   EXPECT_EQ(bf.tokenize("axy"), (std::vector<std::string>{"\u2581a", "<0x78>", "<0x79>"}));
@@ -233,17 +238,18 @@ TEST(UnigramTokenizer, ViterbiFuseUnkAndByteFallback) {
 TEST(UnigramTokenizer, DuplicatePiecesHugePiecesAndNoUnk) {
   // A duplicated piece maps to its last index (tokenizers' HashMap insert).
   json vocab = small_vocab();
-  vocab.push_back({"ab", -0.5});
+  vocab.push_back(e("ab", -0.5));
   json model = {{"type", "Unigram"}, {"unk_id", 0}, {"vocab", vocab}};
   const Tokenizer dup = Tokenizer::from_json(unigram_json(model), "t.json");
   EXPECT_EQ(dup.encode("ab").ids, (std::vector<int32_t>{6}));
-  // A 1 MB piece loads and matches.
+  // A 4 KB piece loads and matches (the Viterbi walks every prefix from every position: a run of n characters
+  // matching a long piece costs O(n^2), as in tokenizers).
   vocab = small_vocab();
-  vocab.push_back({std::string(1 << 20, 'q'), -1.0});
+  vocab.push_back(e(std::string(1 << 12, 'q'), -1.0));
   model = {{"type", "Unigram"}, {"unk_id", 0}, {"vocab", vocab}};
   const Tokenizer huge = Tokenizer::from_json(unigram_json(model), "t.json");
-  EXPECT_EQ(huge.encode(std::string(1 << 20, 'q')).ids, (std::vector<int32_t>{6}));
-  EXPECT_EQ(huge.encode(std::string((1 << 20) - 1, 'q')).ids, (std::vector<int32_t>{0}));
+  EXPECT_EQ(huge.encode(std::string(1 << 12, 'q')).ids, (std::vector<int32_t>{6}));
+  EXPECT_EQ(huge.encode(std::string((1 << 12) - 1, 'q')).ids, (std::vector<int32_t>{0}));
   // Without unk_id an uncoverable character is an input error, as in tokenizers.
   model = {{"type", "Unigram"}, {"unk_id", nullptr}, {"vocab", small_vocab()}};
   const Tokenizer no_unk = Tokenizer::from_json(unigram_json(model), "t.json");
@@ -274,13 +280,13 @@ TEST(UnigramErrors, ModelSection) {
   auto load = [](const json& model) { Tokenizer::from_json(unigram_json(model), "t.json"); };
   expect_model_error([&] { load({{"type", "Unigram"}}); }, {"t.json", "model.vocab"});
   expect_model_error([&] { load({{"type", "Unigram"}, {"vocab", json::array()}}); }, {"model.vocab", "empty"});
-  expect_model_error([&] { load({{"type", "Unigram"}, {"vocab", {{"a"}}}}); }, {"model.vocab[0]", "[piece, score]"});
-  expect_model_error([&] { load({{"type", "Unigram"}, {"vocab", {{"a", "x"}}}}); }, {"model.vocab[0]"});
-  expect_model_error([&] { load({{"type", "Unigram"}, {"vocab", {{"a", -1.0}, {"", -1.0}}}}); },
+  expect_model_error([&] { load({{"type", "Unigram"}, {"vocab", json::array({json::array({"a"})})}}); }, {"model.vocab[0]", "[piece, score]"});
+  expect_model_error([&] { load({{"type", "Unigram"}, {"vocab", json::array({json::array({"a", "x"})})}}); }, {"model.vocab[0]"});
+  expect_model_error([&] { load({{"type", "Unigram"}, {"vocab", json::array({e("a", -1.0), e("", -1.0)})}}); },
                      {"model.vocab[1]", "empty"});
-  expect_model_error([&] { load({{"type", "Unigram"}, {"vocab", {{"a", -1.0}}}, {"unk_id", 1}}); },
+  expect_model_error([&] { load({{"type", "Unigram"}, {"vocab", json::array({e("a", -1.0)})}, {"unk_id", 1}}); },
                      {"model.unk_id"});
-  expect_model_error([&] { load({{"type", "Unigram"}, {"vocab", {{"a", -1.0}}}, {"unk_id", -1}}); },
+  expect_model_error([&] { load({{"type", "Unigram"}, {"vocab", json::array({e("a", -1.0)})}, {"unk_id", -1}}); },
                      {"model.unk_id"});
   // Non-finite scores cannot come from JSON literals; an overflowing number is refused if the parser yields inf.
   try {
@@ -296,7 +302,7 @@ TEST(UnigramErrors, ModelSection) {
                              "t.json");
       },
       {"t.json"});
-  expect_model_error([&] { load({{"type", "Sentencepiece"}, {"vocab", {{"a", -1.0}}}}); },
+  expect_model_error([&] { load({{"type", "Sentencepiece"}, {"vocab", json::array({e("a", -1.0)})}}); },
                      {"model.type", "Sentencepiece", "WordPiece", "Unigram"});
 }
 

@@ -76,9 +76,9 @@ def add_extra(t):
             a["rstrip"] = True
     n = len(t["model"]["vocab"])
     t["added_tokens"] += [
-        {"id": n, "content": "ab", "single_word": True, "lstrip": False, "rstrip": False, "normalized": True, "special": False},
-        {"id": n + 1, "content": "Hé", "single_word": False, "lstrip": True, "rstrip": True, "normalized": True, "special": False},
-        {"id": n + 2, "content": " x ", "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": False}]
+        {"id": 261, "content": "ab", "single_word": True, "lstrip": False, "rstrip": False, "normalized": True, "special": False},
+        {"id": n, "content": "Hé", "single_word": False, "lstrip": True, "rstrip": True, "normalized": True, "special": False},
+        {"id": n + 1, "content": " x ", "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": False}]
 
 
 def build(base_json, spec):

@@ -58,29 +58,6 @@ std::string config_token(const Json& cfg, const char* key, const std::string& de
   return def;
 }
 
-// The ids tokenizers gives the added tokens of a tokenizer.json (AddedVocabulary::add_tokens; the file's `id`
-// fields are not used): a repeated content is ignored, a content in the model's vocabulary takes the model's
-// id, any other the next id after the model's vocabulary and the added tokens so far.
-std::vector<AddedToken> assign_added_ids(std::vector<AddedToken> in, const Model& model, size_t model_size) {
-  std::vector<AddedToken> out;
-  int64_t max_added = -1;
-  for (AddedToken& t : in) {
-    if (t.content.empty()) continue;
-    bool seen = false;
-    for (const AddedToken& o : out) seen = seen || o.content == t.content;
-    if (seen) continue;
-    int32_t id = model.token_to_id(t.content);
-    if (id < 0) {
-      const auto vs = static_cast<int64_t>(model_size);
-      id = static_cast<int32_t>(max_added < 0 ? vs : (max_added >= vs || vs == 0 ? max_added + 1 : vs));
-    }
-    max_added = std::max<int64_t>(max_added, id);
-    t.id = id;
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
 }  // namespace
 
 std::unique_ptr<Tokenizer::Impl> load_tokenizer_json(std::string_view text, const std::string& source) {
@@ -108,7 +85,11 @@ std::unique_ptr<Tokenizer::Impl> load_tokenizer_json(std::string_view text, cons
     for (size_t i = 0; i < at.size(); ++i)
       added.push_back(parse_added_token(at[i], source, "added_tokens[" + std::to_string(i) + "]"));
   }
-  added = assign_added_ids(std::move(added), *impl->model, impl->model->id_to_token().size());
+  // As tokenizers' AddedVocabulary: a content the model's vocabulary has takes the model's id.
+  for (AddedToken& t : added) {
+    const int32_t id = impl->model->token_to_id(t.content);
+    if (id >= 0) t.id = id;
+  }
   for (const AddedToken& t : added) impl->add_token(t);
   impl->finish_vocab(added);
 
