@@ -372,8 +372,8 @@ TEST(UnigramErrors, NormalizersAndPreTokenizers) {
   expect_model_error([&] { norm({{"type", "Replace"}, {"pattern", {{"String", "x"}}}}); }, {"normalizer.content"});
   expect_model_error([&] { norm({{"type", "Prepend"}}); }, {"normalizer.prepend"});
   expect_model_error([&] { norm({{"type", "Strip"}, {"strip_left", "yes"}}); }, {"normalizer.strip_left"});
-  expect_model_error([&] { pre({{"type", "Split"}, {"pattern", {{"String", " "}}}}); },
-                     {"pre_tokenizer.type", "Split", "Metaspace", "WhitespaceSplit"});
+  expect_model_error([&] { pre({{"type", "UnicodeScripts"}}); },
+                     {"pre_tokenizer.type", "UnicodeScripts", "Metaspace", "WhitespaceSplit"});
   expect_model_error([&] { pre({{"type", "Metaspace"}}); }, {"pre_tokenizer.replacement"});
   expect_model_error([&] { pre({{"type", "Metaspace"}, {"replacement", "ab"}}); },
                      {"pre_tokenizer.replacement", "one character"});
