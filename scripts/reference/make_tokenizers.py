@@ -107,8 +107,8 @@ def make_unigram(lines, tmp):
     prefix = os.path.join(tmp, "spm")
     # XLM-R's sentencepiece.bpe.model is a Unigram model with nmt_nfkc; ids 0..3 are <unk> <s> </s> <pad> after
     # fairseq's offset, which the converter applies.
-    if not os.path.exists(prefix + ".model"):
-      spm.SentencePieceTrainer.train(input=corpus, model_prefix=prefix, vocab_size=4000, model_type="unigram",
+    if not os.path.exists(prefix + ".model"):  # SPM_CACHE keeps the trained model between runs
+        spm.SentencePieceTrainer.train(input=corpus, model_prefix=prefix, vocab_size=4000, model_type="unigram",
                                    normalization_rule_name="nmt_nfkc", character_coverage=0.9995,
                                    input_sentence_size=100000, shuffle_input_sentence=False, seed_sentencepiece_size=200000,
                                    num_threads=2, minloglevel=2)
@@ -148,7 +148,7 @@ def make_unigram(lines, tmp):
     # Unigram with byte_fallback (as SentencePiece byte_fallback=True models), built with tokenizers directly.
     prefix_bf = os.path.join(tmp, "spm_bf")
     if not os.path.exists(prefix_bf + ".model"):
-      spm.SentencePieceTrainer.train(input=corpus, model_prefix=prefix_bf, vocab_size=3000, model_type="unigram",
+        spm.SentencePieceTrainer.train(input=corpus, model_prefix=prefix_bf, vocab_size=3000, model_type="unigram",
                                    normalization_rule_name="nmt_nfkc", byte_fallback=True, character_coverage=0.98,
                                    input_sentence_size=100000, shuffle_input_sentence=False, num_threads=2, minloglevel=2)
     base = SpmConverter(_Slow(prefix_bf + ".model"))
@@ -232,23 +232,7 @@ def cases(lines):
 
 def write_goldens(names, all_cases):
     path = os.path.join(DATA, "arch_golden.jsonl")
-    n = 0
-    with open(path, "w", encoding="utf-8") as f:
-        for name in names:
-            tok = Tokenizer.from_file(os.path.join(DATA, name, "tokenizer.json"))
-            tok.no_padding()
-            for text, pair, ml in all_cases:
-                if ml == 0:
-                    tok.no_truncation()
-                else:
-                    tok.enable_truncation(ml, strategy="longest_first")
-                enc = tok.encode(text, pair) if pair is not None else tok.encode(text)
-                rec = {"tokenizer": name, "text": text}
-                if pair is not None:
-                    rec["text_pair"] = pair
-                rec.update(max_length=ml, input_ids=enc.ids, token_type_ids=enc.type_ids)
-                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                n += 1
+    n = tg.write_goldens(names, all_cases, path)
     print(f"wrote {n} cases to {path} (tokenizers {tokenizers.__version__}, transformers {transformers.__version__},"
           f" sentencepiece {spm.__version__})", file=sys.stderr)
 

@@ -115,12 +115,11 @@ def build_cases():
     return cases
 
 
-def main():
-    out_path = os.path.join(DATA, "extra_golden.jsonl")
-    cases = build_cases()
+def write_goldens(names, cases, out_path):
+    """Encodes every case with each tokenizer in tests/data/tokenizers/<name>/; returns the number of lines."""
     n = 0
     with open(out_path, "w", encoding="utf-8") as f:
-        for name in TOKENIZERS:
+        for name in names:
             tok = Tokenizer.from_file(os.path.join(DATA, name, "tokenizer.json"))
             tok.no_padding()
             for text, pair, ml in cases:
@@ -135,6 +134,12 @@ def main():
                 rec.update(max_length=ml, input_ids=enc.ids, token_type_ids=enc.type_ids)
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 n += 1
+    return n
+
+
+def main():
+    out_path = os.path.join(DATA, "extra_golden.jsonl")
+    n = write_goldens(TOKENIZERS, build_cases(), out_path)
     print(f"wrote {n} cases to {out_path} (tokenizers {tokenizers_version})", file=sys.stderr)
 
 
