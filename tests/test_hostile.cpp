@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "clients/http_client.hpp"
 #include "model/config.hpp"
 #include "model/safetensors.hpp"
 #include "rerank/rerank.hpp"
@@ -99,6 +100,33 @@ TEST(HostileJson, EveryReaderRejectsDeepNesting) {
   auto r = rerank::test::run_cli("index --collection " + (s.dir / "coll").string() + " " + corpus.string(), "");
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.err.find("nested deeper"), std::string::npos) << r.err;
+}
+
+TEST(HostileJson, NumbersBeyondDoubleAreParseErrors) {
+  // nlohmann throws out_of_range (406), not parse_error, for 1e999: callers catching parse_error let it escape
+  // (terminate in the CLI, HTTP 500 in the server). Found by fuzz_model_config and fuzz_queries.
+  Scratch s("bignum");
+  EXPECT_THROW(rerank::util::parse_json("{\"x\": 1e999}"), nlohmann::json::parse_error);
+  EXPECT_TRUE(rerank::util::parse_json_or_discard("[1e999]").is_discarded());
+  auto q = s.write("queries.jsonl", "{\"_id\": 33333333333E33333333333333, \"text\": \"q\"}\n");
+  std::string m = error_of<rerank::InputError>([&] { rerank::eval::read_queries(q); });
+  EXPECT_NE(m.find("queries.jsonl line 1"), std::string::npos) << m;
+  auto c = s.write("c.jsonl", "{\"_id\": \"1\", \"text\": \"t\", \"metadata\": {\"x\": -1e400}}\n");
+  m = error_of<rerank::InputError>([&] { rerank::read_documents(c, rerank::DocumentFormat::Auto, 1, [](auto&, const auto&) {}); });
+  EXPECT_NE(m.find("number overflow"), std::string::npos) << m;
+  s.write("model/config.json", "{\"model_type\": \"bert\", \"layer_norm_eps\": 1e512}");
+  m = error_of<rerank::ModelError>([&] { rerank::model::read_model_info(s.dir / "model"); });
+  EXPECT_NE(m.find("config.json"), std::string::npos) << m;
+  try {
+    rerank::server::parse_body("{\"query\": \"q\", \"top_n\": 1e999}");
+    ADD_FAILURE() << "parsed";
+  } catch (const rerank::server::ApiError& e) {
+    EXPECT_EQ(e.status, 400) << e.what();
+  }
+  // a relevance of 4e127 in qrels: casting it to an integer was undefined (UBSan; found by fuzz_qrels_run)
+  auto qr = s.write("qrels.txt", "1 0 d1 1\n1 0 d2 4e127\n");
+  m = error_of<rerank::InputError>([&] { rerank::eval::read_qrels(qr); });
+  EXPECT_NE(m.find("line 2"), std::string::npos) << m;
 }
 
 // ---- safetensors headers that lie ---------------------------------------------------------------------------
@@ -291,4 +319,77 @@ TEST(HostileModelDir, SymlinksAreReadThroughLikeHuggingFace) {
   EXPECT_GT(m.info().hidden_size, 0);
   auto ref = rerank::Model::load(data("encoders/models/ce-tiny"));
   EXPECT_EQ(m.info().num_labels, ref.info().num_labels);
+}
+
+// ---- the Hub cache: names from the Hub's answers, symlinks planted in the cache ------------------------------
+
+namespace {
+
+const std::string kCommit = "0123456789abcdef0123456789abcdef01234567";
+
+/// Answers in order, then 404 EntryNotFound; installed as the HTTP transport for the test's lifetime.
+struct FakeHub {
+  std::vector<rerank::http::Response> answers;
+  size_t next = 0;
+  FakeHub() {
+    rerank::http::set_fake_transport([this](const rerank::http::Request&) {
+      if (next < answers.size()) return answers[next++];
+      rerank::http::Response r;
+      r.status = 404;
+      r.headers["x-error-code"] = "EntryNotFound";
+      return r;
+    });
+  }
+  ~FakeHub() { rerank::http::set_fake_transport(nullptr); }
+  void add(long status, std::map<std::string, std::string> headers, std::string body = "") {
+    rerank::http::Response r;
+    r.status = status;
+    r.headers = std::move(headers);
+    r.body = std::move(body);
+    answers.push_back(std::move(r));
+  }
+};
+
+rerank::PullOptions hub_options(const fs::path& cache) {
+  rerank::PullOptions o;
+  o.endpoint = "https://hub.test";
+  o.token = "hf_test";
+  o.cache_dir = cache;
+  o.max_attempts = 1;
+  o.backoff_seconds = 0;
+  o.progress = rerank::PullOptions::ProgressBar::Never;
+  return o;
+}
+
+}  // namespace
+
+TEST(HostileHub, EtagNamingAPathOutsideTheCacheIsRefused) {
+  Scratch s("hub-etag");
+  for (const char* etag : {"\"../../../../evil\"", "W/\"a/b\"", "\"..\"", "\".hidden\""}) {
+    FakeHub hub;
+    hub.add(200, {{"x-repo-commit", kCommit}, {"etag", etag}, {"content-length", "2"}});
+    std::string m = error_of<rerank::HubError>([&] { rerank::pull_model("org/model", hub_options(s.dir / "cache")); });
+    EXPECT_NE(m.find("no usable ETag"), std::string::npos) << etag << ": " << m;
+  }
+  EXPECT_FALSE(fs::exists(s.dir / "evil"));
+}
+
+TEST(HostileHub, NeverWritesThroughASymlinkPlantedInTheCache) {
+  Scratch s("hub-symlink");
+  const fs::path victim = s.write("victim.txt", "keep");
+  const std::string etag = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
+  const fs::path blobs = s.dir / "cache" / "models--org--model" / "blobs";
+  fs::create_directories(blobs);
+  fs::create_symlink(victim, blobs / (etag + ".incomplete"));  // a partial download that points elsewhere
+  FakeHub hub;
+  hub.add(200, {{"x-repo-commit", kCommit}, {"etag", "\"" + etag + "\""}, {"content-length", "2"}});
+  hub.add(200, {}, "{}");
+  // config.json arrives; the pull then fails for want of a tokenizer (every other answer is 404)
+  std::string m = error_of<rerank::HubError>([&] { rerank::pull_model("org/model", hub_options(s.dir / "cache")); });
+  EXPECT_NE(m.find("neither tokenizer.json nor vocab.txt"), std::string::npos) << m;
+  std::ifstream in(victim);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "keep");
+  std::ifstream blob(blobs / etag);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(blob), {}), "{}");
+  EXPECT_FALSE(fs::is_symlink(blobs / etag));
 }

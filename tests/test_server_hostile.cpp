@@ -11,6 +11,7 @@
 #include <string>
 
 #include "rerank/server.hpp"
+#include "server/http_setup.hpp"
 #include "test_util.hpp"
 
 using rerank::test::data;
@@ -116,4 +117,27 @@ TEST(ServerHostile, BodyThatNeverFinishesIsCutByTheReadTimeout) {
   EXPECT_LT(waited, 6.0);
   EXPECT_NE(status_of(r), 200) << r;
   expect_health(port);
+}
+
+// The key comparison (auth_limits.cpp, same()) XORs every byte of the configured key with the offered one and
+// never exits early, so its time depends on the key's length only. Timing is too noisy on a shared machine to
+// assert; this checks the comparison is right where an early-exit or length-leaking one is easy to get wrong.
+TEST(ServerHostile, ApiKeyComparison) {
+  rerank::ServerOptions o;
+  o.api_key = "sk-0123456789abcdef";
+  auto with = [&](const std::string& name, const std::string& value) {
+    httplib::Request req;
+    req.path = "/v2/rerank";
+    req.headers.emplace(name, value);
+    return rerank::server::authorized(o, req);
+  };
+  EXPECT_TRUE(with("Authorization", "Bearer sk-0123456789abcdef"));
+  EXPECT_TRUE(with("X-API-Key", "sk-0123456789abcdef"));
+  for (const std::string& bad : std::vector<std::string>{"xk-0123456789abcdef", "sk-0123456789abcdeX", "sk-0123456789abcde", "sk-0123456789abcdef0",
+                                 "", std::string("sk-0123456789abcdef").append(1, '\0')})
+    EXPECT_FALSE(with("Authorization", "Bearer " + bad)) << bad;
+  EXPECT_FALSE(with("Authorization", "sk-0123456789abcdef"));  // the bare key is not a bearer token
+  httplib::Request health;
+  health.path = "/health";
+  EXPECT_TRUE(rerank::server::authorized(o, health));
 }

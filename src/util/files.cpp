@@ -56,7 +56,13 @@ void check_depth(std::string_view text) {
 
 nlohmann::json parse_json(std::string_view text) {
   check_depth(text);
-  return nlohmann::json::parse(text.begin(), text.end());
+  try {
+    return nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::out_of_range& e) {
+    // a number beyond double (1e999) is nlohmann's out_of_range 406, not a parse_error: callers that catch
+    // parse_error would let it escape (found by fuzz_model_config / fuzz_queries)
+    throw nlohmann::json::parse_error::create(101, 0, std::string("syntax error: ") + e.what(), nullptr);
+  }
 }
 
 nlohmann::json parse_json_or_discard(std::string_view text) {

@@ -49,11 +49,18 @@ const char* const kRoutes[] = {"POST /v2/rerank", "POST /v1/rerank",      "POST 
                                "POST /embeddings", "POST /search",        "GET /info",    "GET /v1/models",
                                "GET /metrics"};
 
+Served* served = nullptr;  // never destroyed: its scheduler threads run until exit
+
 }  // namespace
+
+// Loading the models and indexing the collection: before the first input, not counted in its time limit.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  served = new Served();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  static Served* served = new Served();  // never destroyed: its scheduler threads run until exit
   const std::string route = kRoutes[data[0] % (sizeof kRoutes / sizeof kRoutes[0])];
   auto it = served->table.handlers.find(route);
   if (it == served->table.handlers.end()) __builtin_trap();

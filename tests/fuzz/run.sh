@@ -21,7 +21,7 @@ for t in "$@"; do
   bin="$build/tests/fuzz/fuzz_$t"
   [ -x "$bin" ] || { echo "fuzz: $bin is not built"; failed=$((failed + 1)); summary+=("$t: NOT BUILT"); continue; }
   work="$build/fuzz-corpus/$t"
-  mkdir -p "$work" "$here/corpus/$t"
+  mkdir -p "$work" "$here/corpus/$t" "$build/fuzz-seeds/$t"
   log="$build/fuzz-logs/$t.log"
   start=$SECONDS
   ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} UBSAN_OPTIONS=print_stacktrace=1 \
