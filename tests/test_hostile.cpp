@@ -211,7 +211,7 @@ nlohmann::json ab_tokenizer(size_t n, nlohmann::json merges) {
   }
   for (size_t i = 0; i < all.size(); ++i) vocab[all[i]] = i;
   return {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}},
-          {"pre_tokenizer", {{"type", "Whitespace"}}}};
+          {"pre_tokenizer", {{"type", "WhitespaceSplit"}}}};
 }
 
 }  // namespace
@@ -316,9 +316,9 @@ TEST(HostileModelDir, SymlinksAreReadThroughLikeHuggingFace) {
     fs::create_symlink(outside / e.path().filename(), model / e.path().filename());
   }
   auto m = rerank::Model::load(model);
-  EXPECT_GT(m.info().hidden_size, 0);
+  EXPECT_GT(m->info().hidden_size, 0);
   auto ref = rerank::Model::load(data("encoders/models/ce-tiny"));
-  EXPECT_EQ(m.info().num_labels, ref.info().num_labels);
+  EXPECT_EQ(m->info().num_labels, ref->info().num_labels);
 }
 
 // ---- the Hub cache: names from the Hub's answers, symlinks planted in the cache ------------------------------
