@@ -9,7 +9,8 @@ DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config python3 \
   libopenblas-dev libdnnl-dev libutf8proc-dev libpcre2-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev \
   ocl-icd-opencl-dev opencl-c-headers libsqlite3-dev libstemmer-dev zlib1g-dev libcurl4-openssl-dev libcpp-httplib-dev libfaiss-dev libssl-dev libhwy-dev \
   chromium fonts-dejavu-core curl ca-certificates \
-  python3-venv python3-pip python3-dev ccache
+  python3-venv python3-pip python3-dev ccache \
+  clang libclang-rt-dev
 # Node.js for the npm SDK test: Debian's nodejs + npm only when no `node` is on PATH (a NodeSource or nvm install
 # is used as it is; Debian 12's nodejs is 18, which the pinned npm packages support).
 NODE_PACKAGES := $(shell command -v node >/dev/null 2>&1 || echo nodejs npm)
@@ -31,7 +32,7 @@ PY_PINS := scikit-build-core==1.1.2 nanobind==3.1.0 numpy==2.4.6 pytest==9.2.0 \
 CCACHE = $(shell command -v ccache 2>/dev/null)
 CMAKE_LAUNCHER = -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
 
-.PHONY: deps sdk-deps python configure build test demo sanitize bench clean fresh-check
+.PHONY: deps sdk-deps python configure build test demo sanitize fuzz-build fuzz-smoke fuzz bench clean fresh-check
 
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES) $(NODE_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -89,6 +90,26 @@ sanitize: deps sdk-deps
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer targets of tests/fuzz (Debian's clang + libclang-rt-dev; ASan + UBSan) in their own tree, so the
+# normal build is untouched. `make fuzz-smoke` runs each FUZZ_SMOKE_SECONDS on its corpus (part of .ci/run);
+# `make fuzz FUZZ_SECONDS=3600` as long as asked. The corpora grow in $(FUZZ_BUILD)/fuzz-corpus between runs.
+FUZZ_BUILD ?= $(BUILD)-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_TARGETS ?= tokenizer_json tokenizer_encode model_config safetensors corpus qrels_run queries server hub
+GCC_OMP = $(firstword $(wildcard /usr/lib/gcc/x86_64-linux-gnu/*/libgomp.so))
+fuzz-build: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1" \
+	  -DRERANK_FUZZ=ON -DRERANK_BUILD_TESTS=OFF $(CMAKE_LAUNCHER) \
+	  -DOpenMP_CXX_FLAGS=-fopenmp=libgomp -DOpenMP_CXX_LIB_NAMES=gomp -DOpenMP_gomp_LIBRARY=$(GCC_OMP)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+
+fuzz-smoke: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # Google Benchmark micro-benchmarks of the kernels (numbers, not tests)
 bench: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_LAUNCHER) -DRERANK_BUILD_BENCH=ON
@@ -104,4 +125,4 @@ fresh-check:
 	./scripts/fresh_check.sh
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(FUZZ_BUILD)

@@ -60,6 +60,8 @@ struct ServerOptions {
   bool batching = true;            ///< false: one request per forward pass (to measure the effect)
   size_t max_documents = 1000;     ///< documents / texts / inputs per request (413 beyond)
   size_t max_request_bytes = 8u << 20;    ///< request body size (413 beyond)
+  size_t max_header_bytes = 64u << 10;    ///< request line + headers (431 beyond; one header line > 8 KiB: 400)
+  int read_timeout_seconds = 5;           ///< a client silent this long mid-request is disconnected (slow clients)
   size_t max_request_tokens = 1u << 20;   ///< tokens one request may send to the model, after truncation (413)
   size_t threads = 0;              ///< engine threads per model (0 = all cores)
   Precision precision = Precision::FP32;

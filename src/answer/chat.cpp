@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "util/files.hpp"
 #include "clients/http_client.hpp"
 #include "rerank/answer.hpp"
 
@@ -37,7 +38,7 @@ void sse_event(Stream& t, const std::string& data) {
     t.done = true;
     return;
   }
-  Json j = Json::parse(data, nullptr, false);
+  Json j = util::parse_json_or_discard(data);
   if (j.is_discarded() || !j.is_object()) {
     t.parse_error = "malformed stream event: " + data.substr(0, 200);
     return;

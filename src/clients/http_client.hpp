@@ -106,6 +106,11 @@ class Client {
   size_t requests_ = 0;
 };
 
+/// Tests and fuzz targets only: while set, every Client::perform() answers with `fake(request)` instead of the
+/// network. A 2xx body goes to Request::on_data (in pieces of at most 4 KiB) as curl's would; the body limit
+/// applies as well. Process-wide; pass nullptr to go back to the network.
+void set_fake_transport(std::function<Response(const Request&)> fake);
+
 /// The service's message in an error body: {"message"}, {"error": {"message"}}, {"error": "..."}, {"detail"};
 /// else the start of the body (control characters replaced, at most 300 bytes).
 std::string body_message(const std::string& body);

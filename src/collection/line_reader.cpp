@@ -3,6 +3,7 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "rerank/error.hpp"
@@ -43,7 +44,18 @@ bool LineReader::fill() {
   }
   buf_.resize(old + static_cast<size_t>(n));
   if (n == 0) eof_ = true;
+  out_ += static_cast<uint64_t>(n);
+  if (out_ > (uint64_t{64} << 20) && !gzdirect(gz_) && out_ > kMaxGzipRatio * std::max<uint64_t>(bytes_read(), 1))
+    throw InputError(name_ + ": the gzip stream expands more than " + std::to_string(kMaxGzipRatio) + "x (" +
+                     std::to_string(out_) + " bytes from " + std::to_string(bytes_read()) +
+                     "): a decompression bomb, not a corpus");
   return n > 0;
+}
+
+void LineReader::check_document_size(size_t bytes) const {
+  if (bytes > kMaxDocumentBytes)
+    throw InputError(name_ + " line " + std::to_string(line_ + 1) + ": a document larger than " +
+                     std::to_string(kMaxDocumentBytes >> 20) + " MiB");
 }
 
 bool LineReader::next(std::string& line) {
@@ -54,6 +66,9 @@ bool LineReader::next(std::string& line) {
       pos_ = nl + 1;
       break;
     }
+    if (buf_.size() - pos_ > kMaxLineBytes)
+      throw InputError(name_ + " line " + std::to_string(line_ + 1) + ": longer than " +
+                       std::to_string(kMaxLineBytes >> 20) + " MiB (no newline): not a line-oriented file");
     if (!fill()) {
       if (pos_ >= buf_.size()) return false;
       line.assign(buf_, pos_, std::string::npos);

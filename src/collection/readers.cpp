@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "util/files.hpp"
 #include "collection/line_reader.hpp"
 #include "collection/trec_reader.hpp"
 #include "rerank/collection.hpp"
@@ -56,7 +57,7 @@ void read_jsonl(const std::filesystem::path& file, Batcher& out) {
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(line);
+      j = util::parse_json(line);
     } catch (const nlohmann::json::parse_error& e) {
       throw InputError(at(r) + ": invalid JSON (" + e.what() + ")");
     }
@@ -100,6 +101,7 @@ bool read_record(LineReader& r, char delim, std::vector<std::string>& fields, si
     if (i >= line.size()) {
       if (quoted) {  // the quoted field continues on the next line
         if (!r.next(line)) throw InputError(r.name() + " line " + std::to_string(first_line) + ": unterminated quoted field");
+        r.check_document_size(cur.size() + line.size());
         cur.push_back('\n');
         i = 0;
         continue;
@@ -219,6 +221,7 @@ void read_smart(const std::filesystem::path& file, Batcher& out) {
     if (a == std::string::npos) continue;
     if (!buf.empty()) buf.push_back('\n');
     buf.append(line, a, std::string::npos);
+    r.check_document_size(buf.size());
   }
   if (have) close_doc();
   out.flush(r);
@@ -236,6 +239,7 @@ void read_text(const std::filesystem::path& file, Batcher& out) {
   while (r.next(line)) {
     text += line;
     text.push_back('\n');
+    r.check_document_size(text.size());
   }
   while (!text.empty() && text.back() == '\n') text.pop_back();
   Document d;

@@ -153,7 +153,10 @@ class Scanner {
         fail(r_.line_number(), "text outside <DOC> ... </DOC>: \"" + std::string(s.substr(0, 40)) + "\"");
       return;
     }
-    if (std::string* sink = doc_->sink()) append_decoded(*sink, s);
+    if (std::string* sink = doc_->sink()) {
+      append_decoded(*sink, s);
+      r_.check_document_size(doc_->docno.size() + doc_->title.size() + doc_->text.size() + doc_->loose.size());
+    }
   }
 
   void on_tag(const Tag& t) {

@@ -1,6 +1,7 @@
 // Relevance judgments: BEIR TSV, TREC, Cranfield's cranqrel, CISI.REL and `qid docid 0 0` (CACM), with
 // auto-detection.
 #include <algorithm>
+#include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -98,7 +99,8 @@ int relevance_field(const std::filesystem::path& path, size_t line, std::string_
   if (!v) {
     // BEIR files sometimes write 1.0; accept integral decimals only.
     auto d = detail::parse_double(s);
-    if (d && *d == static_cast<double>(static_cast<long long>(*d))) v = static_cast<long long>(*d);
+    // (range first: casting 4e127 to long long is undefined; found by fuzz_qrels_run)
+    if (d && std::abs(*d) <= 1e9 && *d == std::trunc(*d)) v = static_cast<long long>(*d);
   }
   if (!v) fail(path, line, "relevance " + quote(s) + " is not an integer");
   if (*v < -1000000 || *v > 1000000) fail(path, line, "relevance " + quote(s) + " is out of range");

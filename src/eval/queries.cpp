@@ -5,6 +5,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "util/files.hpp"
 #include "eval/text.hpp"
 #include "rerank/eval.hpp"
 
@@ -47,7 +48,7 @@ std::vector<Query> read_beir(const std::filesystem::path& path, const std::vecto
     if (detail::is_blank(lines[i])) continue;
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(lines[i]);
+      j = util::parse_json(lines[i]);
     } catch (const nlohmann::json::parse_error& e) {
       fail(path, ln, std::string("invalid JSON (") + e.what() + ")");
     }

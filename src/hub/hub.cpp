@@ -28,6 +28,7 @@
 #include "clients/http_client.hpp"
 #include "hub/hash.hpp"
 #include "hub/http.hpp"
+#include "util/files.hpp"
 #include "rerank/hub.hpp"
 
 namespace fs = std::filesystem;
@@ -195,7 +196,7 @@ class FileLock {
  public:
   explicit FileLock(const fs::path& path) {
     fs::create_directories(path.parent_path());
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd_ < 0) throw HubError("cannot create lock file " + path.string() + ": " + std::strerror(errno));
     while (::flock(fd_, LOCK_EX) != 0) {
       if (errno != EINTR) {
@@ -495,6 +496,8 @@ class Puller {
     std::error_code ec;
     if (fs::exists(blob, ec)) return;  // another process finished it while we waited
     fs::path part = blob.string() + ".incomplete";
+    // never write through a symlink planted in the cache (the blob itself is renamed over, never opened)
+    if (fs::is_symlink(part, ec)) fs::remove(part, ec);
     const bool lfs = is_hex(m.etag, 64);  // LFS etags are the sha256 of the content; git blob sha1s are not checked
     std::string last;
     for (int attempt = 1; attempt <= opt_.max_attempts; ++attempt) {
@@ -503,7 +506,7 @@ class Puller {
       if (ec) have = 0;
       if (m.size && have > *m.size) { fs::remove(part, ec); have = 0; }
       if (!m.size || have < *m.size) {
-        int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0) throw HubError("cannot create " + part.string() + ": " + std::strerror(errno));
         if (::lseek(fd, static_cast<off_t>(have), SEEK_SET) < 0 || ::ftruncate(fd, static_cast<off_t>(have)) != 0) {
           ::close(fd);
@@ -564,7 +567,7 @@ class Puller {
     nlohmann::json j;
     try {
       std::ifstream in(p, std::ios::binary);
-      j = nlohmann::json::parse(in);
+      j = util::parse_json(std::string(std::istreambuf_iterator<char>(in), {}));
     } catch (const nlohmann::json::exception& e) {
       throw HubError(where() + ": modules.json is not valid JSON (" + std::string(e.what()) + ")");
     }
@@ -589,7 +592,7 @@ class Puller {
     nlohmann::json j;
     try {
       std::ifstream in(p, std::ios::binary);
-      j = nlohmann::json::parse(in);
+      j = util::parse_json(std::string(std::istreambuf_iterator<char>(in), {}));
     } catch (const nlohmann::json::exception& e) {
       throw HubError(where() + ": model.safetensors.index.json is not valid JSON (" + std::string(e.what()) + ")");
     }

@@ -76,14 +76,14 @@ void TensorStore::add_file(const std::filesystem::path& path) {
   }
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(reinterpret_cast<const char*>(file->data()) + 8,
-                                   reinterpret_cast<const char*>(file->data()) + 8 + n);
+    header = util::parse_json(std::string_view(reinterpret_cast<const char*>(file->data()) + 8, n));
   } catch (const nlohmann::json::exception& e) {
     throw ModelError(fname + ": safetensors header is not valid JSON: " + e.what());
   }
   if (!header.is_object()) throw ModelError(fname + ": safetensors header is not a JSON object");
   const unsigned char* buffer = file->data() + 8 + n;
   const uint64_t buffer_size = size - 8 - n;
+  std::map<uint64_t, std::pair<uint64_t, std::string>> extents;  // begin -> (end, name): no two tensors may overlap
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") continue;
     const std::string where = fname + ": tensor '" + it.key() + "'";
@@ -108,7 +108,8 @@ void TensorStore::add_file(const std::filesystem::path& path) {
     for (const auto& d : v["shape"]) {
       if (!d.is_number_unsigned()) throw ModelError(where + ": shape has a non-integer or negative dimension");
       uint64_t dim = d.get<uint64_t>();
-      if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / 4 / dim) throw ModelError(where + ": shape overflows");
+      if (dim > (uint64_t{1} << 48)) throw ModelError(where + ": shape has an implausible dimension " + std::to_string(dim));
+      if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / esize / dim) throw ModelError(where + ": shape overflows");
       numel *= dim;
       t.shape.push_back(static_cast<int64_t>(dim));
     }
@@ -122,6 +123,16 @@ void TensorStore::add_file(const std::filesystem::path& path) {
     if (end - begin != numel * esize) {
       throw ModelError(where + ": " + std::to_string(end - begin) + " bytes of data, but shape " + shape_str(t.shape) + " of " +
                        t.dtype_name + " needs " + std::to_string(numel * esize));
+    }
+    if (end > begin) {
+      auto next = extents.lower_bound(begin);
+      if (next != extents.end() && next->first < end)
+        throw ModelError(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+                         "] overlap tensor '" + next->second.second + "'");
+      if (next != extents.begin() && std::prev(next)->second.first > begin)
+        throw ModelError(where + ": data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+                         "] overlap tensor '" + std::prev(next)->second.second + "'");
+      extents.emplace(begin, std::make_pair(end, t.name));
     }
     t.data = buffer + begin;
     t.nbytes = end - begin;
@@ -176,7 +187,7 @@ std::vector<float> TensorStore::to_f32(const TensorInfo& t) {
   std::vector<float> out(n);
   switch (t.dtype) {
     case DType::F32:
-      std::memcpy(out.data(), t.data, n * 4);
+      if (n > 0) std::memcpy(out.data(), t.data, n * 4);  // an empty tensor has no data pointer (found by fuzzing)
       break;
     case DType::F16:
     case DType::BF16:

@@ -13,6 +13,14 @@ bool same(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
+/// Bytes of the request line and headers as received (httplib 0.11 bounds each header line to 8 KiB, not their
+/// number).
+size_t header_bytes(const httplib::Request& req) {
+  size_t n = req.method.size() + req.target.size() + req.version.size() + 4;
+  for (const auto& [k, v] : req.headers) n += k.size() + v.size() + 4;
+  return n;
+}
+
 }  // namespace
 
 bool authorized(const ServerOptions& o, const httplib::Request& req) {
@@ -28,11 +36,17 @@ bool authorized(const ServerOptions& o, const httplib::Request& req) {
 
 void install_limits(httplib::Server& http, State& st) {
   http.set_payload_max_length(st.options.max_request_bytes);
+  http.set_read_timeout(std::max(1, st.options.read_timeout_seconds), 0);
   http.set_pre_routing_handler([&st](const httplib::Request& req, httplib::Response& res) {
     RequestContext& ctx = request_context();
     ctx = RequestContext{};
     ctx.active = true;
     ctx.start = std::chrono::steady_clock::now();
+    if (header_bytes(req) > st.options.max_header_bytes) {
+      reply_error(res, 431, "request headers larger than " + std::to_string(st.options.max_header_bytes) + " bytes");
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (!authorized(st.options, req)) {
       res.set_header("WWW-Authenticate", "Bearer");
       reply_error(res, 401, req.has_header("Authorization") ? "invalid API key" : "missing API key (Authorization: Bearer KEY)");

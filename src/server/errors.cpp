@@ -1,6 +1,8 @@
 // errors.cpp — request-body helpers: every malformed field becomes an ApiError naming it.
 #include "server/errors.hpp"
 
+#include "util/files.hpp"
+
 #include <climits>
 #include <cmath>
 
@@ -9,7 +11,7 @@ namespace rerank::server {
 Json parse_body(const std::string& body) {
   Json j;
   try {
-    j = Json::parse(body);
+    j = util::parse_json(body);
   } catch (const Json::parse_error& e) {
     throw ApiError(400, std::string("invalid JSON body: ") + e.what());
   }

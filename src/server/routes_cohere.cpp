@@ -64,7 +64,7 @@ void cohere_rerank(State& st, const httplib::Request& req, httplib::Response& re
 
 }  // namespace
 
-void register_cohere_routes(httplib::Server& http, State& st) {
+void register_cohere_routes(Routes& http, State& st) {
   http.Post("/v2/rerank", guarded([&st](const httplib::Request& req, httplib::Response& res) { cohere_rerank(st, req, res, 2); }));
   http.Post("/v1/rerank", guarded([&st](const httplib::Request& req, httplib::Response& res) { cohere_rerank(st, req, res, 1); }));
 }

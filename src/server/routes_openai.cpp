@@ -94,7 +94,7 @@ void models(State& st, const httplib::Request&, httplib::Response& res) {
 
 }  // namespace
 
-void register_openai_routes(httplib::Server& http, State& st) {
+void register_openai_routes(Routes& http, State& st) {
   http.Post("/v1/embeddings", guarded([&st](const httplib::Request& q, httplib::Response& r) { embeddings(st, q, r); }));
   http.Post("/embeddings", guarded([&st](const httplib::Request& q, httplib::Response& r) { embeddings(st, q, r); }));
   http.Get("/v1/models", guarded([&st](const httplib::Request& q, httplib::Response& r) { models(st, q, r); }));

@@ -204,7 +204,7 @@ std::shared_ptr<CollectionPool> open_collection_pool(const ServerOptions& o) {
                                           EngineOptions{o.threads, 32, nullptr, o.precision});
 }
 
-void register_search_routes(httplib::Server& http, State& st) {
+void register_search_routes(Routes& http, State& st) {
   http.Post("/search", guarded([&st](const httplib::Request& q, httplib::Response& r) { search(st, q, r); }));
 }
 

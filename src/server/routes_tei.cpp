@@ -237,7 +237,7 @@ void tei_info(State& st, const httplib::Request&, httplib::Response& res) {
 
 }  // namespace
 
-void register_tei_routes(httplib::Server& http, State& st) {
+void register_tei_routes(Routes& http, State& st) {
   http.Post("/rerank", guarded([&st](const httplib::Request& q, httplib::Response& r) { tei_rerank(st, q, r); }));
   http.Post("/embed", guarded([&st](const httplib::Request& q, httplib::Response& r) { tei_embed(st, q, r); }));
   http.Post("/predict", guarded([&st](const httplib::Request& q, httplib::Response& r) { tei_predict(st, q, r); }));

@@ -30,9 +30,9 @@ struct Server::Impl {
   }
 };
 
-Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
-  using namespace server;
-  State& st = impl_->st;
+namespace server {
+
+void init_state(State& st, ServerOptions options) {
   if (options.max_concurrent == 0) options.max_concurrent = 1;
   if (options.max_queue == 0) options.max_queue = 1;
   if (options.max_documents == 0) options.max_documents = 1;
@@ -54,6 +54,21 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
     for (const auto& m : st.models) v.emplace_back(m->name, static_cast<double>(m->scheduler->queue_depth()));
     return v;
   });
+}
+
+void register_routes(Routes& routes, State& st) {
+  register_cohere_routes(routes, st);
+  register_tei_routes(routes, st);
+  register_openai_routes(routes, st);
+  register_search_routes(routes, st);
+}
+
+}  // namespace server
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  using namespace server;
+  State& st = impl_->st;
+  init_state(st, std::move(options));
   httplib::Server& http = impl_->http;
   const size_t workers = st.options.max_concurrent;
   http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
@@ -69,10 +84,8 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   });
   install_limits(http, st);
   install_access_log(http, st);
-  register_cohere_routes(http, st);
-  register_tei_routes(http, st);
-  register_openai_routes(http, st);
-  register_search_routes(http, st);
+  HttplibRoutes routes(http);
+  register_routes(routes, st);
 }
 
 Server::~Server() {

@@ -64,12 +64,36 @@ std::vector<size_t> ranking(const std::vector<float>& scores, size_t top_n);
 
 inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-void register_cohere_routes(httplib::Server& http, State& st);
-void register_tei_routes(httplib::Server& http, State& st);
-void register_openai_routes(httplib::Server& http, State& st);
+/// Where the routes are registered: httplib's server (HttplibRoutes), or a table whose handlers a caller runs
+/// directly, without a socket (tests/fuzz/fuzz_server.cpp).
+class Routes {
+ public:
+  virtual ~Routes() = default;
+  virtual void Get(const std::string& path, httplib::Server::Handler handler) = 0;
+  virtual void Post(const std::string& path, httplib::Server::Handler handler) = 0;
+};
+class HttplibRoutes : public Routes {
+ public:
+  explicit HttplibRoutes(httplib::Server& http) : http_(http) {}
+  void Get(const std::string& path, httplib::Server::Handler h) override { http_.Get(path, std::move(h)); }
+  void Post(const std::string& path, httplib::Server::Handler h) override { http_.Post(path, std::move(h)); }
+
+ private:
+  httplib::Server& http_;
+};
+
+/// Fills `st` for `options` as Server does: loads the models, opens the collection pool, starts one scheduler per
+/// model and registers the queue-depth gauge. Throws what Server's constructor throws.
+void init_state(State& st, ServerOptions options);
+/// Every route of every API (cohere, tei, openai, search).
+void register_routes(Routes& routes, State& st);
+
+void register_cohere_routes(Routes& http, State& st);
+void register_tei_routes(Routes& http, State& st);
+void register_openai_routes(Routes& http, State& st);
 /// The /search collection handles for `options.collection` (null when empty). Throws Error when it holds none.
 std::shared_ptr<CollectionPool> open_collection_pool(const ServerOptions& options);
 /// POST /search (404 when st.collections is null).
-void register_search_routes(httplib::Server& http, State& st);
+void register_search_routes(Routes& http, State& st);
 
 }  // namespace rerank::server

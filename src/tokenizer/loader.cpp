@@ -6,6 +6,7 @@
 #include <sstream>
 #include <utility>
 
+#include "util/files.hpp"
 #include "tokenizer/impl.hpp"
 #include "tokenizer/wordpiece.hpp"
 
@@ -26,7 +27,7 @@ namespace {
 
 Json parse_json(std::string_view text, const std::string& source) {
   try {
-    return Json::parse(text.begin(), text.end());
+    return util::parse_json(text);
   } catch (const Json::exception& e) {
     throw ModelError(source + ": invalid JSON: " + e.what());
   }

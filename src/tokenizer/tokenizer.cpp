@@ -8,6 +8,7 @@
 //    Mn / Cf characters assigned recently. Common text is unaffected.
 #include <utility>
 
+#include "util/files.hpp"
 #include "tokenizer/impl.hpp"
 
 namespace rerank {
@@ -101,7 +102,7 @@ Tokenizer Tokenizer::from_directory(const std::filesystem::path& dir) {
     const std::filesystem::path cfg_path = dir / "tokenizer_config.json";
     if (std::filesystem::exists(cfg_path, ec)) {
       try {
-        const tok::Json cfg = tok::Json::parse(tok::read_file(cfg_path));
+        const tok::Json cfg = util::parse_json(tok::read_file(cfg_path));
         if (cfg.is_object() && cfg.contains("pad_token") && cfg["pad_token"].is_string()) {
           const int32_t id = impl->token_to_id(cfg["pad_token"].get<std::string>());
           if (id >= 0) impl->pad_id = id;

@@ -26,10 +26,54 @@ std::string read_file(const std::filesystem::path& path) {
   return ss.str();
 }
 
+size_t json_too_deep(std::string_view text, size_t max_depth) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
+namespace {
+void check_depth(std::string_view text) {
+  const size_t at = json_too_deep(text);
+  if (at != std::string_view::npos)
+    throw nlohmann::json::parse_error::create(101, at + 1, "syntax error: nested deeper than " +
+                                                  std::to_string(kMaxJsonDepth) + " levels", nullptr);
+}
+}  // namespace
+
+nlohmann::json parse_json(std::string_view text) {
+  check_depth(text);
+  try {
+    return nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::out_of_range& e) {
+    // a number beyond double (1e999) is nlohmann's out_of_range 406, not a parse_error: callers that catch
+    // parse_error would let it escape (found by fuzz_model_config / fuzz_queries)
+    throw nlohmann::json::parse_error::create(101, 0, std::string("syntax error: ") + e.what(), nullptr);
+  }
+}
+
+nlohmann::json parse_json_or_discard(std::string_view text) {
+  if (json_too_deep(text) != std::string_view::npos) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+}
+
 nlohmann::json read_json(const std::filesystem::path& path) {
   std::string text = read_file(path);
   try {
-    return nlohmann::json::parse(text);
+    return parse_json(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw ModelError(path.string() + ": invalid JSON: " + e.what());
   }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace rerank::util {
 
@@ -12,6 +13,20 @@ std::string read_file(const std::filesystem::path& path);
 
 /// Parses `path` as JSON. Throws ModelError naming the path (and the parser's position) on failure.
 nlohmann::json read_json(const std::filesystem::path& path);
+
+/// Nesting allowed in any JSON the library reads (serde_json's limit, which Hugging Face tokenizers and TEI use).
+/// nlohmann's parser is iterative but copying, comparing or dumping a value recurses once per level, so a
+/// document nested 100,000 deep would overflow the stack later: every parse checks the depth first.
+inline constexpr size_t kMaxJsonDepth = 128;
+
+/// The offset of the first bracket nested deeper than `max_depth` in `text` (strings skipped), or npos.
+size_t json_too_deep(std::string_view text, size_t max_depth = kMaxJsonDepth);
+
+/// nlohmann::json::parse(text) after the depth check: a too deep document throws nlohmann's parse_error (id 101,
+/// with the byte offset), like any other syntax error, so callers' existing handlers name the file or field.
+nlohmann::json parse_json(std::string_view text);
+/// The same without exceptions: a value for which is_discarded() holds when `text` is invalid or too deep.
+nlohmann::json parse_json_or_discard(std::string_view text);
 
 /// A read-only memory mapping of a whole file. Movable, not copyable.
 class MappedFile {

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "cli.hpp"
+#include "util/files.hpp"
 
 namespace rerank::cli {
 
@@ -30,7 +31,7 @@ void read_json_lines(std::istream& in, const std::string& source, size_t chunk,
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(line);
+      j = util::parse_json(line);
     } catch (const nlohmann::json::parse_error& e) {
       throw InputError(source + " line " + std::to_string(lineno) + ": invalid JSON (" + e.what() + ")");
     }

@@ -2,6 +2,7 @@
 #include <fstream>
 
 #include "cli.hpp"
+#include "util/files.hpp"
 
 namespace rerank::cli {
 namespace {
@@ -34,7 +35,7 @@ std::vector<std::string> read_documents(std::istream& in, const std::string& sou
     if (line[0] == '{') {
       nlohmann::json j;
       try {
-        j = nlohmann::json::parse(line);
+        j = util::parse_json(line);
       } catch (const nlohmann::json::parse_error& e) {
         throw InputError(source + " line " + std::to_string(lineno) + ": looks like JSON but does not parse (" + e.what() + ")");
       }

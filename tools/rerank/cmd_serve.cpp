@@ -56,6 +56,8 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--max-queue", o->max_queue, "Requests waiting per model before 429")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--max-documents", o->max_documents, "Documents / inputs per request (413 beyond)")->capture_default_str()->check(CLI::Range(1, 1 << 24));
   cmd->add_option("--max-request-bytes", o->max_request_bytes, "Request body bytes (413 beyond)")->capture_default_str()->check(CLI::Range(1, 1 << 30));
+  cmd->add_option("--read-timeout", o->read_timeout_seconds, "Seconds a client may stay silent in the middle of a request")
+      ->capture_default_str()->check(CLI::Range(1, 3600));
   cmd->add_option("--max-request-tokens", o->max_request_tokens, "Tokens one request may send to the model (413 beyond)")->capture_default_str()->check(CLI::Range(1, 1 << 30));
   cmd->add_flag("--no-batching", *no_batching, "One request per forward pass (to measure what batching gains)");
   cmd->add_flag("--chunking", o->chunking, "Chunk-and-max for long documents by default (request field \"chunking\" overrides)");

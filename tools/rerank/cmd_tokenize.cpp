@@ -1,5 +1,6 @@
 // rerank tokenize: show what the model's tokenizer makes of texts or pairs, for debugging.
 #include "cli.hpp"
+#include "util/files.hpp"
 
 namespace rerank::cli {
 
@@ -22,7 +23,7 @@ void register_tokenize(CLI::App& app) {
     while (std::getline(std::cin, line)) {
       ++lineno;
       Encoding e;
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      nlohmann::json j = util::parse_json_or_discard(line);
       if (!j.is_discarded() && j.is_object() && j.contains("query")) {
         e = tok.encode_pair(field(j, "query", "stdin", lineno), field(j, "document", "stdin", lineno), *max_length);
       } else if (!j.is_discarded() && j.is_object()) {
