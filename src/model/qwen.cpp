@@ -389,8 +389,11 @@ size_t Qwen::last_row(const Sequence& q) const {
 }
 
 constexpr size_t kMinShared = 8;  // fewer shared tokens than this are not worth a separate pass
+constexpr size_t kSlack = 4;      // a sequence joins a group when it shrinks the group's prefix by at most this
 
-// Groups of consecutive sequences sharing >= kMinShared leading tokens: the shared tokens run once (keys and values
+// Groups of consecutive sequences sharing >= kMinShared leading tokens (the first two fix the prefix; a later one
+// joins when it shares all but at most kSlack of it, so one query's candidates form one group even when two of
+// them happen to start alike, and the next query starts its own): the shared tokens run once (keys and values
 // kept per layer), then every sequence's remaining tokens run against them. Returns the remaining parts, whose
 // hidden states are in s.x.
 std::vector<Sequence> Qwen::encode_shared(const std::vector<Sequence>& seqs, Precision p, Scratch& s, ThreadPool& pool) const {
@@ -402,13 +405,22 @@ std::vector<Sequence> Qwen::encode_shared(const std::vector<Sequence>& seqs, Pre
   }
   std::vector<size_t> shared(seqs.size(), 0), group_of(seqs.size(), SIZE_MAX);
   Pass prefix, rest;
+  auto lcp = [&](size_t a, size_t b, size_t cap) {  // shared leading ids of a and b, at most cap
+    const size_t n = std::min({cap, seqs[b].len - 1, last_row(seqs[b])});
+    size_t l = 0;
+    while (l < n && seqs[b].ids[l] == seqs[a].ids[l]) ++l;
+    return l;
+  };
   for (size_t i = 0; i < seqs.size();) {
     size_t P = std::min(seqs[i].len - 1, last_row(seqs[i])), j = i + 1;
+    // a lone sequence before a group that shares more (the last candidate of the previous query) stays alone
+    if (i + 2 < seqs.size() && lcp(i + 1, i + 2, std::min(seqs[i + 1].len - 1, last_row(seqs[i + 1]))) > lcp(i, i + 1, P) + kSlack) {
+      ++i;
+      continue;
+    }
     for (; j < seqs.size(); ++j) {
-      size_t l = 0;
-      const size_t n = std::min({P, seqs[j].len - 1, last_row(seqs[j])});
-      while (l < n && seqs[j].ids[l] == seqs[i].ids[l]) ++l;
-      if (l < kMinShared) break;
+      const size_t l = lcp(i, j, P);
+      if (l < kMinShared || (j > i + 1 && l + kSlack < P)) break;
       P = l;
     }
     if (j - i >= 2) {
