@@ -19,6 +19,9 @@ namespace rerank {
 
 struct EncodeOptions {
   size_t max_length = 0;  ///< tokens per text, special tokens included; 0 = the model's max_seq_length
+  /// A prompt of config_sentence_transformers.json ("query" for Qwen3-Embedding) prepended to every text instead of
+  /// the default prompt; empty = the default. InputError for a name the model does not have.
+  std::string prompt_name;
 };
 
 class BiEncoder {

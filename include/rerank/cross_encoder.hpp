@@ -27,11 +27,30 @@ struct EngineOptions {
   size_t batch_size = 32;             ///< inputs per forward pass
   std::shared_ptr<ThreadPool> pool;   ///< run on this pool instead of creating one
   Precision precision = Precision::FP32;  ///< FP32 (exact), BF16 or INT8 matrix products
+  /// Decoder rerankers (Qwen3/Qwen2): consecutive pairs of a batch that start with the same tokens (template +
+  /// query) run those tokens once and attend to their keys/values. Exact; off = every pair runs whole.
+  bool prefix_sharing = true;
 };
 
 struct PredictOptions {
   size_t max_length = 0;  ///< tokens per pair, special tokens included; 0 = the model's default
+  /// How a pair becomes the model's input: "auto" (the Qwen3-Reranker template for Qwen3 rerankers — CausalLM
+  /// with yes/no and Qwen3 seq-cls conversions —, plain pairs otherwise), "qwen3-reranker" or "none" (query tokens
+  /// then document tokens, as sentence-transformers' CrossEncoder concatenates them).
+  std::string template_name = "auto";
+  /// The reranker template's instruction; empty = the model card's default ("Given a web search query, retrieve
+  /// relevant passages that answer the query").
+  std::string instruction;
 };
+
+/// Whether `options.template_name` gives `model` the Qwen3-Reranker template. InputError for an unknown name.
+bool uses_reranker_template(const Model& model, const PredictOptions& options);
+/// The tokens a pair is scored on, truncated to `max_length` (> 0) tokens in all. The Qwen3-Reranker template as
+/// its model card builds it: CausalLM: prefix ids + ids of "<Instruct>: {instruction}\n<Query>: {query}\n
+/// <Document>: {doc}" (cut at the end to fit) + suffix ids; seq-cls: the pair (prefix + "<Instruct>: ...\n<Query>:
+/// {query}\n", "<Document>: {doc}" + suffix) with LongestFirst. Otherwise Tokenizer::encode_pair.
+Encoding encode_scored_pair(const Model& model, std::string_view query, std::string_view document,
+                            const PredictOptions& options, size_t max_length);
 
 struct Prediction {
   std::vector<float> logits;  ///< raw classifier outputs, num_labels of them

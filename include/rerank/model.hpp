@@ -11,7 +11,9 @@
 // Thread safety: a Model is immutable after load; share one shared_ptr<const Model> between any number of
 // threads, each with its own CrossEncoder/BiEncoder (which hold the per-thread scratch).
 #pragma once
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,13 +28,17 @@ enum class Activation { Identity, Sigmoid, Tanh, Softmax };
 /// The model's description, from config.json and the sentence-transformers files.
 struct ModelInfo {
   std::filesystem::path directory;
-  std::string model_type;    ///< config.json's model_type: bert | roberta | xlm-roberta | electra | modernbert
+  std::string model_type;    ///< config.json's model_type: bert | roberta | xlm-roberta | electra | modernbert | qwen2 | qwen3
   std::string architecture;  ///< e.g. "BertForSequenceClassification", "XLMRobertaModel"
   std::string hidden_act;    ///< gelu | gelu_new | relu | ...
   int hidden_size = 0, num_layers = 0, num_heads = 0, intermediate_size = 0;
   int vocab_size = 0, max_position_embeddings = 0, type_vocab_size = 0;
   float layer_norm_eps = 1e-12f;
   bool has_classifier = false;  ///< pooler + classifier (a cross-encoder)
+  /// A decoder *ForCausalLM checkpoint scored as a reranker (Qwen3-Reranker): one logit, logit("yes") - logit("no")
+  /// at the last token (sentence-transformers' LogitScore), Sigmoid = P(yes). has_classifier is set too.
+  bool causal_lm = false;
+  int32_t true_token_id = -1, false_token_id = -1;  ///< causal_lm: the tokenizer's "yes" and "no"
   int num_labels = 0;           ///< classifier outputs (0 without a classifier)
   Activation activation = Activation::Identity;
   /// Longest input the architecture's positions allow (BERT: max_position_embeddings; RoBERTa / XLM-R:
@@ -48,6 +54,8 @@ struct ModelInfo {
   /// sentence-transformers 5/6 default prompt (config_sentence_transformers.json prompts[default_prompt_name]),
   /// prepended to each query / text; empty when none.
   std::string default_prompt;
+  /// All prompts of config_sentence_transformers.json by name (Qwen3-Embedding: "query", "document").
+  std::map<std::string, std::string> prompts;
   std::string weights_dtype;  ///< dtype of the checkpoint's weights (F32, F16, BF16)
   int embedding_dim() const { return hidden_size * static_cast<int>(pooling.empty() ? 1 : pooling.size()); }
 };

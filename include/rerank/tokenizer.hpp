@@ -61,6 +61,8 @@ class Tokenizer {
   size_t num_special_tokens(bool pair) const;
   /// The token string for an id ("" if out of range).
   std::string id_to_token(int32_t id) const;
+  /// The id of a token string (vocabulary or added token), -1 when there is none.
+  int32_t token_to_id(std::string_view token) const;
 
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/model_impl.hpp"
+#include "rerank/error.hpp"
 
 namespace rerank {
 
@@ -18,7 +19,19 @@ std::vector<std::vector<float>> BiEncoder::encode(const std::vector<std::string>
                                                   std::vector<Encoding>* encodings) {
   const size_t max_length = session_->resolve_max_length(options.max_length, false);
   std::vector<std::string_view> a(texts.begin(), texts.end());
-  std::vector<Encoding> encs = session_->tokenize(a, nullptr, max_length);
+  const std::string* prompt = nullptr;
+  if (!options.prompt_name.empty()) {
+    const auto& prompts = model_->info().prompts;
+    auto it = prompts.find(options.prompt_name);
+    if (it == prompts.end()) {
+      std::string names;
+      for (const auto& [n, t] : prompts) names += (names.empty() ? "" : ", ") + n;
+      throw InputError("prompt name '" + options.prompt_name + "' is not among the model's prompts (" +
+                       (names.empty() ? "none" : names) + ")");
+    }
+    prompt = &it->second;
+  }
+  std::vector<Encoding> encs = session_->tokenize(a, nullptr, max_length, prompt);
   auto out = encode_encoded(encs);
   if (encodings) *encodings = std::move(encs);
   return out;

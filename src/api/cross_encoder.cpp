@@ -48,6 +48,16 @@ CrossEncoder::CrossEncoder(CrossEncoder&&) noexcept = default;
 std::vector<Prediction> CrossEncoder::predict(const std::vector<std::pair<std::string, std::string>>& pairs,
                                               const PredictOptions& options) {
   const size_t max_length = session_->resolve_max_length(options.max_length, true);
+  if (uses_reranker_template(*model_, options)) {
+    std::vector<Encoding> enc(pairs.size());
+    session_->pool().parallel_for(
+        pairs.size(),
+        [&](size_t begin, size_t end, size_t) {
+          for (size_t i = begin; i < end; ++i) enc[i] = encode_scored_pair(*model_, pairs[i].first, pairs[i].second, options, max_length);
+        },
+        4);
+    return predict_encoded(std::move(enc));
+  }
   std::vector<std::string_view> a, b;
   a.reserve(pairs.size());
   b.reserve(pairs.size());
@@ -65,7 +75,7 @@ std::vector<Prediction> CrossEncoder::predict_encoded(std::vector<Encoding> enco
   std::vector<float> logits;
   for (size_t begin = 0; begin < encodings.size(); begin += batch_size_) {
     const size_t end = std::min(encodings.size(), begin + batch_size_);
-    auto seqs = session_->encode(encodings, begin, end);
+    auto seqs = session_->encode(encodings, begin, end, /*share=*/true);
     logits.resize(seqs.size() * nl);
     session_->classify(seqs, logits.data());
     for (size_t i = begin; i < end; ++i) {

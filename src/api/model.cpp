@@ -17,6 +17,14 @@ const Tokenizer& Model::tokenizer() const { return impl_->tokenizer; }
 std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir) {
   ModelInfo info = model::read_model_info(dir);
   Tokenizer tok = Tokenizer::from_directory(dir);
+  if (info.causal_lm) {  // sentence-transformers' LogitScore default: the tokens "yes" and "no"
+    info.true_token_id = tok.token_to_id("yes");
+    info.false_token_id = tok.token_to_id("no");
+    if (info.true_token_id < 0 || info.false_token_id < 0) {
+      throw ModelError((dir / "tokenizer.json").string() + ": the tokenizer has no 'yes' and/or 'no' token, which a " +
+                       info.architecture + " reranker is scored with");
+    }
+  }
   model::TensorStore store = model::TensorStore::open_directory(dir);
   auto impl = std::unique_ptr<Impl>(new Impl{std::move(info), std::move(tok), std::move(store), {}});
   impl->arch = model::load_architecture(impl->info, impl->store);
@@ -32,7 +40,7 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& dir) {
 }
 
 Session::Session(std::shared_ptr<const Model> model, const EngineOptions& options)
-    : model_(std::move(model)), precision_(options.precision) {
+    : model_(std::move(model)), precision_(options.precision), prefix_sharing(options.prefix_sharing) {
   model_->impl().arch->prepare(precision_);
   // The engine parallelises across its own pool; each BLAS call runs single-threaded inside one worker.
   static std::once_flag once;
@@ -57,11 +65,11 @@ size_t Session::resolve_max_length(size_t requested, bool pair) const {
 }
 
 std::vector<Encoding> Session::tokenize(const std::vector<std::string_view>& a, const std::vector<std::string_view>* b,
-                                        size_t max_length) {
+                                        size_t max_length, const std::string* prompt_override) {
   std::vector<Encoding> out(a.size());
   const Tokenizer& tok = model_->tokenizer();
   // sentence-transformers' default prompt goes before the single text, or the first text of a pair
-  const std::string& prompt = model_->info().default_prompt;
+  const std::string& prompt = prompt_override ? *prompt_override : model_->info().default_prompt;
   std::vector<std::string> prompted;
   std::vector<std::string_view> pa;
   if (!prompt.empty()) {
@@ -81,12 +89,13 @@ std::vector<Encoding> Session::tokenize(const std::vector<std::string_view>& a, 
   return out;
 }
 
-std::vector<model::Sequence> Session::encode(const std::vector<Encoding>& encodings, size_t begin, size_t end) {
+std::vector<model::Sequence> Session::encode(const std::vector<Encoding>& encodings, size_t begin, size_t end, bool share) {
   std::vector<model::Sequence> seqs;
   seqs.reserve(end - begin);
   for (size_t i = begin; i < end; ++i) {
     seqs.push_back({encodings[i].ids.data(), encodings[i].type_ids.data(), encodings[i].ids.size()});
   }
+  if (share && prefix_sharing && seqs.size() > 1) return model_->impl().arch->encode_shared(seqs, precision_, scratch_, *pool_);
   model_->impl().arch->encode(seqs, precision_, scratch_, *pool_);
   return seqs;
 }

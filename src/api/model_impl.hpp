@@ -26,10 +26,13 @@ class Session {
   /// The max_length to use for a request (0 = model default), checked against the model. Throws InputError.
   size_t resolve_max_length(size_t requested, bool pair) const;
   /// Tokenizes texts (or pairs when `b` is given) in parallel on the pool.
+  /// `prompt`: prepended to each (first) text instead of the model's default prompt (null = the default).
   std::vector<Encoding> tokenize(const std::vector<std::string_view>& a, const std::vector<std::string_view>* b,
-                                 size_t max_length);
+                                 size_t max_length, const std::string* prompt = nullptr);
   /// Runs the encoder on encodings[begin, end); hidden states are left in scratch().
-  std::vector<model::Sequence> encode(const std::vector<Encoding>& encodings, size_t begin, size_t end);
+  /// `share`: let a decoder run the leading tokens consecutive inputs share once (the returned sequences are then
+  /// the remaining parts, which classify() takes).
+  std::vector<model::Sequence> encode(const std::vector<Encoding>& encodings, size_t begin, size_t end, bool share = false);
   /// The model's classification head over the last encode(): logits [n, num_labels].
   void classify(const std::vector<model::Sequence>& seqs, float* logits) const;
   /// sentence-transformers pooling (+ Normalize) over the last encode(): [n, embedding_dim].
@@ -40,6 +43,8 @@ class Session {
   std::shared_ptr<ThreadPool> pool_;
   model::Scratch scratch_;
   Precision precision_;
+ public:
+  bool prefix_sharing = true;
 };
 
 }  // namespace rerank

@@ -40,6 +40,7 @@ struct Scratch {
   std::vector<kernels::MatmulCache> matmuls;  // per worker: oneDNN primitives
   std::vector<std::vector<uint16_t>> attn16;  // per worker: bf16 Q, K, V, P of one sequence
   std::vector<std::vector<float>> attn32;     // per worker: scores and context of one sequence
+  std::vector<float> kv;                      // decoders: keys and values of shared prefixes, per layer
 };
 
 class Architecture {
@@ -51,6 +52,14 @@ class Architecture {
   virtual void encode(const std::vector<Sequence>& seqs, Precision p, Scratch& s, ThreadPool& pool) const = 0;
   /// The sequence-classification head over the encoded batch: logits [n, num_labels].
   virtual void classify(const std::vector<Sequence>& seqs, const Scratch& s, float* logits) const = 0;
+  /// Like encode, but a decoder may run the leading tokens that consecutive sequences share once (prefix sharing;
+  /// exact under causal attention). Returns the sequences whose hidden states s.x holds (the parts after the
+  /// shared prefixes); pass those to classify. The default encodes everything and returns `seqs`.
+  virtual std::vector<Sequence> encode_shared(const std::vector<Sequence>& seqs, Precision p, Scratch& s,
+                                              ThreadPool& pool) const {
+    encode(seqs, p, s, pool);
+    return seqs;
+  }
   /// Builds the packed reduced-precision weights for `p` now (otherwise on first use). Thread-safe.
   void prepare(Precision p) const { (void)packs(p); }
 
@@ -76,6 +85,7 @@ struct ArchitectureSpec {
   /// Loads and checks the weights.
   std::unique_ptr<Architecture> (*load)(const nlohmann::json& config, const std::filesystem::path& file,
                                         const ModelInfo& info, const TensorStore& store);
+  bool decoder = false;  ///< decoder-only (causal): *ForCausalLM checkpoints are rerankers (logit yes - no)
 };
 
 /// The spec for config.json's model_type; ModelError naming it and listing the supported ones otherwise.

@@ -155,6 +155,19 @@ void read_head(const json& c, const std::filesystem::path& cfg_path, ModelInfo& 
     info.architecture = c["architectures"][0].get<std::string>();
   }
   info.has_classifier = info.architecture.find("ForSequenceClassification") != std::string::npos;
+  const std::string causal = "ForCausalLM";
+  if (info.architecture.size() > causal.size() &&
+      info.architecture.compare(info.architecture.size() - causal.size(), causal.size(), causal) == 0) {
+    if (!find_architecture(info.model_type, cfg_path).decoder) {
+      throw ModelError(cfg_path.string() + ": architecture '" + info.architecture + "' is not supported (model_type '" +
+                       info.model_type + "' is an encoder)");
+    }
+    // sentence-transformers 6 loads it as a CrossEncoder: LogitScore(yes, no), one label, default Sigmoid
+    info.causal_lm = info.has_classifier = true;
+    info.num_labels = 1;
+    info.activation = Activation::Sigmoid;
+    return;
+  }
   if (!info.has_classifier) return;
   if (c.contains("id2label") && c["id2label"].is_object() && !c["id2label"].empty()) {
     info.num_labels = static_cast<int>(c["id2label"].size());
@@ -222,6 +235,13 @@ void read_st_files(const std::filesystem::path& dir, ModelInfo& info) {
   if (info.has_classifier && c.contains("activation_fn") && !c["activation_fn"].is_null()) {
     if (!c["activation_fn"].is_string()) throw ModelError(cst_path.string() + ": 'activation_fn' must be a string");
     info.activation = parse_activation(c["activation_fn"].get<std::string>(), cst_path);
+  }
+  if (c.contains("prompts") && !c["prompts"].is_null()) {
+    if (!c["prompts"].is_object()) throw ModelError(cst_path.string() + ": 'prompts' must be an object of strings");
+    for (const auto& [name, text] : c["prompts"].items()) {
+      if (!text.is_string()) throw ModelError(cst_path.string() + ": 'prompts." + name + "' must be a string");
+      info.prompts[name] = text.get<std::string>();
+    }
   }
   const std::string prompt_name = config_string(c, cst_path, "default_prompt_name", "");
   if (!prompt_name.empty()) {

@@ -9,11 +9,13 @@
 
 namespace rerank::model {
 
-// defined in bert.cpp, roberta.cpp, electra.cpp, modernbert.cpp
-extern const ArchitectureSpec kBertSpec, kRobertaSpec, kXlmRobertaSpec, kElectraSpec, kModernBertSpec;
+// defined in bert.cpp, roberta.cpp, electra.cpp, modernbert.cpp, qwen.cpp
+extern const ArchitectureSpec kBertSpec, kRobertaSpec, kXlmRobertaSpec, kElectraSpec, kModernBertSpec, kQwen2Spec,
+    kQwen3Spec;
 
 namespace {
-const ArchitectureSpec* const kRegistry[] = {&kBertSpec, &kRobertaSpec, &kXlmRobertaSpec, &kElectraSpec, &kModernBertSpec};
+const ArchitectureSpec* const kRegistry[] = {&kBertSpec, &kRobertaSpec, &kXlmRobertaSpec, &kElectraSpec, &kModernBertSpec,
+                                            &kQwen2Spec, &kQwen3Spec};
 }  // namespace
 
 Architecture::~Architecture() = default;

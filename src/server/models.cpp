@@ -63,6 +63,15 @@ std::vector<std::unique_ptr<ServedModel>> load_models(const ServerOptions& optio
   return out;
 }
 
+void read_template_fields(const Json& body, PairOptions& po) {
+  po.predict.template_name = optional_string(body, "template");
+  if (po.predict.template_name.empty()) po.predict.template_name = "auto";
+  const std::string& t = po.predict.template_name;
+  if (t != "auto" && t != "qwen3-reranker" && t != "none")
+    throw ApiError(422, "template '" + t + "' is not supported (auto, qwen3-reranker, none)");
+  po.predict.instruction = optional_string(body, "instruction");
+}
+
 PairInputs make_pairs(const ServedModel& m, const std::string& query, const std::vector<std::string>& documents,
                       const PairOptions& opt, size_t max_request_tokens) {
   const Tokenizer& tok = m.model->tokenizer();
@@ -78,6 +87,19 @@ PairInputs make_pairs(const ServedModel& m, const std::string& query, const std:
     in.pairs.push_back(std::move(e));
     in.owner.push_back(owner);
   };
+  if (uses_reranker_template(*m.model, opt.predict)) {  // the model card's template, cut as it cuts
+    if (opt.chunking || opt.max_tokens_per_doc)
+      throw ApiError(422, "model '" + m.name + "': max_tokens_per_doc and chunking are not supported with the "
+                              "qwen3-reranker template (the template cuts the document's end to the model's maximum)");
+    for (size_t i = 0; i < documents.size(); ++i) {
+      try {
+        add(encode_scored_pair(*m.model, query, documents[i], opt.predict, max_len), i);
+      } catch (const InputError& e) {
+        throw ApiError(422, e.what());
+      }
+    }
+    return in;
+  }
   if (!m.pair_template) {
     if (opt.chunking || opt.max_tokens_per_doc)
       throw ApiError(422, "model '" + m.name + "': max_tokens_per_doc and chunking need a tokenizer whose pairs can be "

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "rerank/cross_encoder.hpp"
 #include "rerank/model.hpp"
 #include "rerank/server.hpp"
 #include "server/errors.hpp"
@@ -29,7 +30,11 @@ struct PairOptions {
   bool chunking = false;          ///< split long documents into chunks; a document scores as its best chunk
   size_t chunk_overlap = 32;
   bool truncate = true;           ///< false: a pair longer than the model's max length is a 413
+  PredictOptions predict;         ///< the request's "template" and "instruction" (decoder rerankers)
 };
+
+/// The request's "template" ("auto" when absent) and "instruction" fields into `po`.
+void read_template_fields(const Json& body, PairOptions& po);
 
 /// The pairs of one rerank request; `owner[i]` is the document of pair i (several with chunking).
 struct PairInputs {

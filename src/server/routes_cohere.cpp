@@ -35,6 +35,7 @@ void cohere_rerank(State& st, const httplib::Request& req, httplib::Response& re
   po.chunking = optional_bool(body, "chunking", st.options.chunking);
   po.chunk_overlap = st.options.chunk_overlap;
   if (max_tokens) po.max_tokens_per_doc = static_cast<size_t>(*max_tokens);
+  read_template_fields(body, po);
   ServedModel& m = pick_model(st.models, optional_string(body, "model"), true);
   if (m.model->info().num_labels != 1)
     throw ApiError(422, "model '" + m.name + "' has " + std::to_string(m.model->info().num_labels) +

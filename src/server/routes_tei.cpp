@@ -32,6 +32,7 @@ void tei_rerank(State& st, const httplib::Request& req, httplib::Response& res) 
   po.chunking = optional_bool(body, "chunking", st.options.chunking);
   po.chunk_overlap = st.options.chunk_overlap;
   if (auto mt = optional_int(body, "max_tokens_per_doc", 1)) po.max_tokens_per_doc = static_cast<size_t>(*mt);
+  read_template_fields(body, po);
   ServedModel& m = pick_model(st.models, optional_string(body, "model"), true);
   if (m.model->info().num_labels != 1)
     throw ApiError(422, "model '" + m.name + "' has " + std::to_string(m.model->info().num_labels) +

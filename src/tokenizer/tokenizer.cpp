@@ -178,6 +178,13 @@ size_t Tokenizer::vocab_size() const { return impl_->vocab.size(); }
 int32_t Tokenizer::pad_id() const { return impl_->pad_id; }
 size_t Tokenizer::num_special_tokens(bool pair) const { return impl_->post.num_special_tokens(pair); }
 
+int32_t Tokenizer::token_to_id(std::string_view token) const {
+  for (size_t i = 0; i < impl_->vocab.size(); ++i) {
+    if (impl_->vocab[i] == token) return static_cast<int32_t>(i);
+  }
+  return -1;
+}
+
 std::string Tokenizer::id_to_token(int32_t id) const {
   if (id < 0 || static_cast<size_t>(id) >= impl_->vocab.size()) return std::string();
   return impl_->vocab[static_cast<size_t>(id)];

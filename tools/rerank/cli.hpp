@@ -24,14 +24,22 @@ struct EngineFlags {
   size_t batch_size = 32;
   size_t threads = 0;
   std::string precision = "fp32";
+  std::string template_name = "auto", instruction;  ///< decoder rerankers' input template
   void add(CLI::App* cmd, bool with_batch = true);
-  EngineOptions engine() const { return EngineOptions{threads, batch_size, nullptr, parse_precision(precision)}; }
+  /// --template and --instruction (the commands that score pairs).
+  void add_template(CLI::App* cmd);
+  bool no_prefix_sharing = false;
+  EngineOptions engine() const {
+    return EngineOptions{threads, batch_size, nullptr, parse_precision(precision), !no_prefix_sharing};
+  }
+  PredictOptions predict() const { return PredictOptions{max_length, template_name, instruction}; }
 };
 
 /// Flags of the commands that run the two-stage pipeline on a collection (search, answer, eval end to end).
 struct PipelineFlags {
   std::string collection, retriever = "bm25", reranker, bi_encoder, fusion = "rrf", vector_index = "auto";
   std::string precision = "fp32";
+  std::string template_name = "auto", instruction;  ///< the local reranker's input template
   size_t k = 50, top_n = 0, threads = 0, max_length = 0, fusion_depth = 100;
   float rrf_k = 60, dense_weight = 0.5f;
   bool per_passage = false;

@@ -21,6 +21,25 @@ void EngineFlags::add(CLI::App* cmd, bool with_batch) {
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}, CLI::ignore_case));
 }
 
+namespace {
+void add_template_flags(CLI::App* cmd, std::string& template_name, std::string& instruction) {
+  cmd->add_option("--template", template_name,
+                  "Pair input of decoder rerankers: auto (the Qwen3-Reranker template for Qwen3 rerankers, plain pairs "
+                  "otherwise), qwen3-reranker, none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "qwen3-reranker", "none"}));
+  cmd->add_option("--instruction", instruction,
+                  "The reranker template's instruction (default: \"Given a web search query, retrieve relevant passages "
+                  "that answer the query\")");
+}
+}  // namespace
+
+void EngineFlags::add_template(CLI::App* cmd) {
+  add_template_flags(cmd, template_name, instruction);
+  cmd->add_flag("--no-prefix-sharing", no_prefix_sharing,
+                "Decoder rerankers: run every pair whole instead of computing the shared template + query once");
+}
+
 void read_json_lines(std::istream& in, const std::string& source, size_t chunk,
                      const std::function<void(std::vector<nlohmann::json>&, size_t)>& on_batch) {
   std::vector<nlohmann::json> batch;
@@ -126,6 +145,7 @@ void PipelineFlags::add(CLI::App* cmd, const std::string& top_n_help, bool with_
   cmd->add_option("--fusion-depth", fusion_depth, "Hybrid: each retriever's depth before fusion (at least k)")->capture_default_str();
   cmd->add_option("--vector-index", vector_index, "auto, exact or hnsw (auto: exact up to 50,000 passages)")->capture_default_str();
   cmd->add_option("--max-length", max_length, "Cross-encoder tokens per pair (default: the model's)");
+  add_template_flags(cmd, template_name, instruction);
   cmd->add_option("--threads", threads, "Worker threads for the models (0 = all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--precision", precision, "Local models' matrix products: fp32, bf16 or int8")->capture_default_str()
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}, CLI::ignore_case));
@@ -157,6 +177,8 @@ BackendOptions PipelineFlags::backend(const RemoteOptions& remote) const {
   BackendOptions b;
   b.engine = EngineOptions{threads, 32, nullptr, parse_precision(precision)};
   b.predict.max_length = max_length;
+  b.predict.template_name = template_name;
+  b.predict.instruction = instruction;
   b.remote = remote;
   b.remote.timeout_seconds = reranker_remote.timeout_seconds;
   b.remote.max_attempts = reranker_remote.max_attempts;

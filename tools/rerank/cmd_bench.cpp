@@ -48,6 +48,7 @@ void register_bench(CLI::App& app) {
       "Example:\n"
       "  rerank bench -m MODEL_DIR --workload wl.jsonl --threads 2 --batch-size 32 --max-length 512 --repeat 3");
   flags->add(cmd);
+  flags->add_template(cmd);
   cmd->add_option("--workload", *workload, "Workload file (JSON lines with query and documents)")->required();
   cmd->add_option("--compare", *compare,
                   "Also score the workload in this precision (normally fp32) and report fidelity: per-query Spearman, "
@@ -75,7 +76,7 @@ void register_bench(CLI::App& app) {
     if (pairs.empty()) throw InputError(*workload + ": no (query, document) pairs");
     auto model = Model::load(resolve_model(flags->model));
     CrossEncoder ce(model, flags->engine());
-    PredictOptions opts{flags->max_length};
+    PredictOptions opts = flags->predict();
     double best = 1e300;
     size_t tokens = 0;
     std::vector<Prediction> preds;

@@ -15,10 +15,13 @@ void register_embed(CLI::App& app) {
       "  echo '{\"text\": \"How do I reset my password?\"}' | rerank embed -m all-MiniLM-L6-v2");
   flags->add(cmd);
   cmd->add_flag("--tokens", *tokens, "Also print input_ids");
-  cmd->callback([flags, tokens] {
+  auto prompt_name = std::make_shared<std::string>();
+  cmd->add_option("--prompt-name", *prompt_name,
+                  "A prompt of config_sentence_transformers.json to prepend (e.g. query for Qwen3-Embedding)");
+  cmd->callback([flags, tokens, prompt_name] {
     auto model = Model::load(resolve_model(flags->model));
     BiEncoder be(model, flags->engine());
-    EncodeOptions opts{flags->max_length};
+    EncodeOptions opts{flags->max_length, *prompt_name};
     Progress progress("embed");
     read_json_lines(std::cin, "stdin", std::max<size_t>(flags->batch_size * 8, 64), [&](std::vector<nlohmann::json>& batch, size_t first) {
       std::vector<std::string> texts;

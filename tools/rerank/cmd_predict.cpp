@@ -16,11 +16,13 @@ void register_predict(CLI::App& app) {
       "Example:\n"
       "  echo '{\"query\": \"reset password\", \"document\": \"Click Forgot Password.\"}' | rerank predict -m MODEL_DIR");
   flags->add(cmd);
+  flags->add_template(cmd);
   cmd->add_flag("--tokens", *tokens, "Also print input_ids and token_type_ids");
   cmd->callback([flags, tokens] {
     auto model = Model::load(resolve_model(flags->model));
     CrossEncoder ce(model, flags->engine());
-    PredictOptions opts{flags->max_length};
+    PredictOptions opts = flags->predict();
+    (void)uses_reranker_template(*model, opts);
     const bool multi = model->info().num_labels > 1;
     Progress progress("predict");
     read_json_lines(std::cin, "stdin", std::max<size_t>(flags->batch_size * 8, 64), [&](std::vector<nlohmann::json>& batch, size_t first) {

@@ -68,6 +68,7 @@ void register_rank(CLI::App& app) {
       "Example:\n"
       "  rerank rank -m ms-marco-MiniLM-L-6-v2 --query 'How do I reset my password?' --top-k 3 docs.txt");
   flags->add(cmd);
+  flags->add_template(cmd);
   cmd->add_option("-q,--query", *query, "The query")->required();
   cmd->add_option("-k,--top-k", *top_k, "How many results to print (0 = all)")->capture_default_str();
   cmd->add_flag("--json", *as_json, "Machine-readable output, one JSON object per line");
@@ -100,7 +101,7 @@ void register_rank(CLI::App& app) {
     }
     CrossEncoder ce(model, flags->engine());
     auto t0 = std::chrono::steady_clock::now();
-    auto ranked = ce.rank(*query, docs, *top_k, PredictOptions{flags->max_length});
+    auto ranked = ce.rank(*query, docs, *top_k, flags->predict());
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (*as_json) {
       for (size_t i = 0; i < ranked.size(); ++i) {
