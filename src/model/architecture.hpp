@@ -40,6 +40,7 @@ struct Scratch {
   std::vector<kernels::MatmulCache> matmuls;  // per worker: oneDNN primitives
   std::vector<std::vector<uint16_t>> attn16;  // per worker: bf16 Q, K, V, P of one sequence
   std::vector<std::vector<float>> attn32;     // per worker: scores and context of one sequence
+  std::vector<std::vector<float>> chunk;      // per worker: one row chunk's FFN intermediate (ffn_rows)
 };
 
 class Architecture {

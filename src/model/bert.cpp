@@ -71,7 +71,7 @@ void BertEncoder::embed(const std::vector<Sequence>& seqs, Scratch& s, ThreadPoo
 }
 
 void BertEncoder::encode(const std::vector<Sequence>& seqs, Precision p, Scratch& s, ThreadPool& pool) const {
-  const size_t H = static_cast<size_t>(info_.hidden_size), I = static_cast<size_t>(info_.intermediate_size);
+  const size_t H = static_cast<size_t>(info_.hidden_size);
   const size_t E = opt_.embedding_size ? static_cast<size_t>(opt_.embedding_size) : H;
   const size_t T = prepare_batch(seqs, info_.vocab_size, opt_.type_ids ? info_.type_vocab_size : 0, info_.max_sequence_length,
                                  s, pool);
@@ -79,7 +79,6 @@ void BertEncoder::encode(const std::vector<Sequence>& seqs, Precision p, Scratch
   s.qkv.resize(T * 3 * H);
   s.ctx.resize(T * H);
   s.tmp.resize(T * std::max(H, E));
-  s.inter.resize(T * I);
   const float eps = info_.layer_norm_eps;
   kernels::Act act = kernels::Act::Gelu;
   kernels::parse_act(info_.hidden_act, &act);
@@ -102,9 +101,7 @@ void BertEncoder::encode(const std::vector<Sequence>& seqs, Precision p, Scratch
     linear_rows(s.ctx.data(), T, L.attn_out, packed(L.attn_out, p), s.tmp.data(), s, pool, [&](size_t r) {
       kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.attn_out.b, L.ln1.gamma, L.ln1.beta, H, eps);
     });
-    linear_rows(s.x.data(), T, L.inter, packed(L.inter, p), s.inter.data(), s, pool,
-                [&](size_t r) { kernels::simd::bias_act_row(&s.inter[r * I], L.inter.b, I, act); });
-    linear_rows(s.inter.data(), T, L.out, packed(L.out, p), s.tmp.data(), s, pool, [&](size_t r) {
+    ffn_rows(s.x.data(), T, L.inter, packed(L.inter, p), act, L.out, packed(L.out, p), s.tmp.data(), s, pool, [&](size_t r) {
       kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.out.b, L.ln2.gamma, L.ln2.beta, H, eps);
     });
   }

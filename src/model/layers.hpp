@@ -50,10 +50,21 @@ class WeightLoader {
   std::vector<std::vector<float>>& owned_;
 };
 
-/// y[rows] = x[rows] W^T, then epilogue(r) per row; rows split across the pool, one single-threaded GEMM each:
-/// OpenBLAS sgemm when `packed` is null, else oneDNN on rows converted to bf16 / int8.
+/// y[rows] = x[rows] W^T, then epilogue(r) per row; rows split across the pool, single-threaded GEMMs of up to
+/// kRowChunk rows each: OpenBLAS sgemm when `packed` is null, else oneDNN on rows converted to bf16 / int8.
 void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::PackedLinear* packed, float* y, Scratch& s,
                  ThreadPool& pool, const std::function<void(size_t)>& epilogue);
+
+/// Rows per product inside a worker's share of linear_rows / ffn_rows: a chunk's output and its epilogue stay in L2.
+constexpr size_t kRowChunk = 128;
+
+/// The feed-forward block: y[rows] = act(x W1^T + b1) W2^T, then epilogue(r) per row (b2, residual and norm are the
+/// epilogue's). Per worker and chunk of kRowChunk rows, so the [rows, intermediate] activations never exist whole.
+/// fp32: OpenBLAS + the SIMD activation; bf16: bias + activation fused into the first oneDNN product, whose output
+/// stays bf16 as the second one's input (the exact path rounds it to bf16 there too); int8: as linear_rows.
+void ffn_rows(const float* x, size_t rows, const Linear& l1, const kernels::PackedLinear* p1, kernels::Act act,
+              const Linear& l2, const kernels::PackedLinear* p2, float* y, Scratch& s, ThreadPool& pool,
+              const std::function<void(size_t)>& epilogue);
 
 /// dst = LayerNorm(src) over one row (src and dst may alias).
 void layernorm_row(const float* src, float* dst, const Norm& n, size_t H, float eps);
