@@ -54,6 +54,26 @@ TEST(SimdKernels, SoftmaxExtremeValues) {
   }
 }
 
+// The bf16 attention's softmax against the scalar softmax then the scalar bf16 rounding: equal within one bf16 unit
+// (2^-8 relative; the two exps differ by ~1e-7 relative before rounding, which can flip a rounding) plus 1e-9.
+TEST(SimdKernels, SoftmaxBf16MatchesScalar) {
+  for (size_t n : kLengths) {
+    for (float spread : {1.0f, 30.0f}) {
+      auto x = random_row(n, spread, static_cast<unsigned>(n));
+      auto want = x;
+      softmax_row(want.data(), n, 0.17f);
+      std::vector<uint16_t> want16(n), out(n + 1, 0xFFFF);
+      f32_to_bf16_scalar(want.data(), want16.data(), n);
+      simd::softmax_bf16_row(x.data(), n, 0.17f, out.data());
+      EXPECT_EQ(out[n], 0xFFFF) << "wrote past n = " << n;
+      for (size_t i = 0; i < n; ++i) {
+        const float a = bf16_to_f32(out[i]), b = bf16_to_f32(want16[i]);
+        ASSERT_LE(std::fabs(a - b), b / 256.0f + 1e-9f) << "n " << n << " i " << i;
+      }
+    }
+  }
+}
+
 TEST(SimdKernels, ActivationsMatchScalar) {
   for (Act act : {Act::None, Act::Gelu, Act::GeluTanh, Act::Relu, Act::Tanh, Act::Silu}) {
     for (size_t n : kLengths) {
@@ -103,15 +123,6 @@ TEST(Convert, Int8QuantizationRoundTrips) {
   std::vector<float> zeros(16, 0.0f);
   EXPECT_EQ(quantize_row_s8(zeros.data(), q.data(), 16), 1.0f);
 }
-
-namespace {
-float bf16_to_f32(uint16_t h) {
-  uint32_t u = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-}  // namespace
 
 // The fused bf16 product (bias + activation as oneDNN post-ops, bf16 or f32 output) against the unfused one: bf16
 // product to f32, then the scalar reference bias + activation, then the scalar bf16 rounding. Tolerance: one bf16

@@ -41,6 +41,7 @@ struct Scratch {
   std::vector<std::vector<uint16_t>> attn16;  // per worker: bf16 Q, K, V, P of one sequence
   std::vector<std::vector<float>> attn32;     // per worker: scores and context of one sequence
   std::vector<std::vector<float>> chunk;      // per worker: one row chunk's FFN intermediate (ffn_rows)
+  std::vector<uint16_t> qkv16, ctx16;         // bf16 attention input / output (AttentionShape::bf16_io)
 };
 
 class Architecture {

@@ -137,6 +137,33 @@ void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::Pa
       16);
 }
 
+void linear_rows_bf16(const float* x, const uint16_t* x16, size_t rows, const Linear& l, const kernels::PackedLinear& packed,
+                      kernels::Act act, float* y, uint16_t* y16, Scratch& s, ThreadPool& pool,
+                      const std::function<void(size_t)>& epilogue) {
+  const size_t k = static_cast<size_t>(l.in), n = static_cast<size_t>(l.out);
+  pool.parallel_for(
+      rows,
+      [&](size_t b, size_t e, size_t worker) {
+        for (size_t c = b; c < e; c += kRowChunk) {
+          const size_t m = std::min(kRowChunk, e - c);
+          const uint16_t* in = x16 ? x16 + c * k : nullptr;
+          if (x) {
+            auto& buf = s.lowp[worker];
+            buf.resize(m * k * 2);
+            auto* conv = reinterpret_cast<uint16_t*>(buf.data());
+            kernels::f32_to_bf16(x + c * k, conv, m * k);
+            in = conv;
+          }
+          void* out = y16 ? static_cast<void*>(y16 + c * n) : static_cast<void*>(y + c * n);
+          s.matmuls[worker].run_fused(packed, in, m, out, y16 != nullptr, l.b, act);
+          if (epilogue) {
+            for (size_t r = c; r < c + m; ++r) epilogue(r);
+          }
+        }
+      },
+      16);
+}
+
 void ffn_rows(const float* x, size_t rows, const Linear& l1, const kernels::PackedLinear* p1, kernels::Act act,
               const Linear& l2, const kernels::PackedLinear* p2, float* y, Scratch& s, ThreadPool& pool,
               const std::function<void(size_t)>& epilogue) {
@@ -282,27 +309,37 @@ void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a
     std::fill(p16 + (h * lp + len) * lp, p16 + (h + 1) * lp * lp, uint16_t{0});
   }
   for (size_t r = 0; r < len; ++r) {
-    const float* row = &s.qkv[(off + r) * ld];
     for (size_t h = 0; h < g; ++h) {
       const size_t col = (h0 + h) * dh;
-      kernels::f32_to_bf16(row + col, q16 + (h * lp + r) * dh, dh);
-      kernels::f32_to_bf16(row + H + col, k16 + (h * lp + r) * dh, dh);
-      kernels::f32_to_bf16(row + 2 * H + col, v16 + (h * lp + r) * dh, dh);
+      uint16_t* dst[3] = {q16 + (h * lp + r) * dh, k16 + (h * lp + r) * dh, v16 + (h * lp + r) * dh};
+      for (size_t part = 0; part < 3; ++part) {
+        if (a.bf16_io) {
+          const uint16_t* src = &s.qkv16[(off + r) * ld + part * H + col];
+          std::copy(src, src + dh, dst[part]);
+        } else {
+          kernels::f32_to_bf16(&s.qkv[(off + r) * ld + part * H + col], dst[part], dh);
+        }
+      }
     }
   }
   s.matmuls[worker].attention_scores(g, lp, dh, q16, k16, S);
   for (size_t h = 0; h < g; ++h) {
     for (size_t r = 0; r < len; ++r) {
-      float* srow = S + (h * lp + r) * lp;
-      kernels::simd::softmax_row(srow, len, a.scale);
-      kernels::f32_to_bf16(srow, p16 + (h * lp + r) * lp, len);
-      std::fill(p16 + (h * lp + r) * lp + len, p16 + (h * lp + r + 1) * lp, uint16_t{0});  // padded keys
+      uint16_t* prow = p16 + (h * lp + r) * lp;
+      kernels::simd::softmax_bf16_row(S + (h * lp + r) * lp, len, a.scale, prow);
+      std::fill(prow + len, prow + lp, uint16_t{0});  // padded keys
     }
   }
   s.matmuls[worker].attention_context(g, lp, dh, p16, v16, O);
   for (size_t r = 0; r < len; ++r) {
     for (size_t h = 0; h < g; ++h) {
-      std::copy(O + (h * lp + r) * dh, O + (h * lp + r + 1) * dh, &s.ctx[(off + r) * H + (h0 + h) * dh]);
+      const float* o = O + (h * lp + r) * dh;
+      const size_t at = (off + r) * H + (h0 + h) * dh;
+      if (a.bf16_io) {
+        kernels::f32_to_bf16(o, &s.ctx16[at], dh);
+      } else {
+        std::copy(o, o + dh, &s.ctx[at]);
+      }
     }
   }
 }
@@ -324,7 +361,21 @@ void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool 
     for (size_t h0 = 0; g && h0 < a.heads; h0 += g) jobs.push_back({i, h0, std::min(g, a.heads - h0)});
   }
   if (!all_bf16) {
+    if (!a.bf16_io) {
+      attention_fp32(seqs, a, s, pool);
+      return;
+    }
+    // bf16 in and out, but a sequence too long for the bf16 buffers: through the fp32 path
+    const size_t T = s.offsets.back(), H = a.hidden;
+    s.qkv.resize(T * a.qkv_stride);
+    s.ctx.resize(T * H);
+    pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
+      for (size_t r = b; r < e; ++r) {
+        for (size_t j = 0; j < a.qkv_stride; ++j) s.qkv[r * a.qkv_stride + j] = kernels::bf16_to_f32(s.qkv16[r * a.qkv_stride + j]);
+      }
+    });
     attention_fp32(seqs, a, s, pool);
+    pool.parallel_for(T, [&](size_t b, size_t e, size_t) { kernels::f32_to_bf16(&s.ctx[b * H], &s.ctx16[b * H], (e - b) * H); });
     return;
   }
   pool.parallel_for(jobs.size(), [&](size_t b, size_t e, size_t worker) {
