@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "kernels/convert.hpp"
+#include "kernels/matmul_dnnl.hpp"
 #include "kernels/ops.hpp"
 #include "kernels/simd.hpp"
 #include "rerank/rerank.hpp"
@@ -49,6 +51,26 @@ TEST(SimdKernels, SoftmaxExtremeValues) {
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_TRUE(std::isfinite(b[i]));
     EXPECT_NEAR(a[i], b[i], 1e-6f);
+  }
+}
+
+// The bf16 attention's softmax against the scalar softmax then the scalar bf16 rounding: equal within one bf16 unit
+// (2^-8 relative; the two exps differ by ~1e-7 relative before rounding, which can flip a rounding) plus 1e-9.
+TEST(SimdKernels, SoftmaxBf16MatchesScalar) {
+  for (size_t n : kLengths) {
+    for (float spread : {1.0f, 30.0f}) {
+      auto x = random_row(n, spread, static_cast<unsigned>(n));
+      auto want = x;
+      softmax_row(want.data(), n, 0.17f);
+      std::vector<uint16_t> want16(n), out(n + 1, 0xFFFF);
+      f32_to_bf16_scalar(want.data(), want16.data(), n);
+      simd::softmax_bf16_row(x.data(), n, 0.17f, out.data());
+      EXPECT_EQ(out[n], 0xFFFF) << "wrote past n = " << n;
+      for (size_t i = 0; i < n; ++i) {
+        const float a = bf16_to_f32(out[i]), b = bf16_to_f32(want16[i]);
+        ASSERT_LE(std::fabs(a - b), b / 256.0f + 1e-9f) << "n " << n << " i " << i;
+      }
+    }
   }
 }
 
@@ -100,6 +122,40 @@ TEST(Convert, Int8QuantizationRoundTrips) {
   for (size_t i = 0; i < x.size(); ++i) EXPECT_LE(std::fabs(q[i] * scale - x[i]), scale / 2 + 1e-6f);
   std::vector<float> zeros(16, 0.0f);
   EXPECT_EQ(quantize_row_s8(zeros.data(), q.data(), 16), 1.0f);
+}
+
+// The fused bf16 product (bias + activation as oneDNN post-ops, bf16 or f32 output) against the unfused one: bf16
+// product to f32, then the scalar reference bias + activation, then the scalar bf16 rounding. Tolerance: one bf16
+// unit in the last place (2^-8 relative) plus 1e-5 absolute (oneDNN's gelu_tanh computes 1 + tanh(u) and loses
+// relative precision where that cancels, for results near 0 on the negative side); the f32
+// output with a bias only: 1e-5 relative (the same products, the bias added in another place).
+TEST(FusedMatmul, Bf16BiasActivationMatchesUnfused) {
+  const int n = 200, k = 96;
+  const size_t m = 37;
+  auto w = random_row(static_cast<size_t>(n) * k, 0.1f, 11), bias = random_row(n, 0.5f, 12), x = random_row(m * k, 1.0f, 13);
+  PackedLinear packed(w.data(), n, k, rerank::Precision::BF16);
+  MatmulCache cache;
+  std::vector<uint16_t> x16(x.size());
+  f32_to_bf16_scalar(x.data(), x16.data(), x.size());
+  std::vector<float> ref(m * n);
+  cache.run(packed, x16.data(), m, ref.data());
+  for (Act act : {Act::Gelu, Act::GeluTanh, Act::Relu, Act::None}) {
+    std::vector<float> want = ref;
+    for (size_t r = 0; r < m; ++r) bias_act_row(&want[r * n], bias.data(), n, act);
+    std::vector<uint16_t> want16(want.size()), got16(want.size());
+    f32_to_bf16_scalar(want.data(), want16.data(), want.size());
+    cache.run_fused(packed, x16.data(), m, got16.data(), true, bias.data(), act);
+    for (size_t i = 0; i < want.size(); ++i) {
+      const float a = bf16_to_f32(got16[i]), b = bf16_to_f32(want16[i]);
+      ASSERT_LE(std::fabs(a - b), std::fabs(b) / 256.0f + 1e-5f) << "act " << static_cast<int>(act) << " i " << i;
+    }
+  }
+  std::vector<float> got(m * n), want = ref;
+  for (size_t r = 0; r < m; ++r) bias_act_row(&want[r * n], bias.data(), n, Act::None);
+  cache.run_fused(packed, x16.data(), m, got.data(), false, bias.data(), Act::None);
+  for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5f * std::fabs(want[i]) + 1e-6f) << i;
+  cache.run_fused(packed, x16.data(), m, got.data(), false, nullptr, Act::None);  // no bias: the plain product
+  for (size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(got[i], ref[i], 1e-5f * std::fabs(ref[i]) + 1e-6f) << i;
 }
 
 // Whole-model: bf16 and int8 scores stay close to fp32 and keep the ranking. The random-weight fixture is a

@@ -10,6 +10,13 @@ namespace rerank::kernels {
 void f32_to_bf16_scalar(const float* x, uint16_t* y, size_t n);
 /// Fastest available on this CPU (AVX512-BF16 vcvtneps2bf16 when present, else the scalar reference).
 void f32_to_bf16(const float* x, uint16_t* y, size_t n);
+/// bf16 -> f32 (exact).
+inline float bf16_to_f32(uint16_t h) {
+  const uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, sizeof f);
+  return f;
+}
 /// Symmetric int8 quantisation of one row: y = round(x / scale) with scale = max|x| / 127; returns the scale
 /// (1 for an all-zero row).
 float quantize_row_s8(const float* x, int8_t* y, size_t n);

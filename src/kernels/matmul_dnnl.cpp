@@ -7,6 +7,7 @@
 #include <dnnl.hpp>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 
 #include "kernels/convert.hpp"
 
@@ -76,6 +77,7 @@ struct MatmulCache::Impl {
     memory::desc src, dst;
   };
   std::map<std::tuple<int, int, int, size_t>, Entry> prims;  // (n, k, precision, m): layers of one shape share
+  std::map<std::tuple<int, int, size_t, int, int, int>, Entry> fused;  // (n, k, m, bias, act, bf16 out)
   std::map<std::tuple<int, size_t, size_t, size_t>, dnnl::matmul> attn;  // (kind, heads, len, d)
   dnnl::stream stream{cpu_engine()};
 };
@@ -113,6 +115,54 @@ void MatmulCache::run(const PackedLinear& w, const void* x, size_t m, float* y, 
       }
     }
   }
+}
+
+namespace {
+
+// The eltwise post-op of an activation (false for Act::None).
+bool eltwise_of(Act act, dnnl::algorithm* alg, float* alpha) {
+  *alpha = 0.0f;
+  switch (act) {
+    case Act::None: return false;
+    case Act::Gelu: *alg = dnnl::algorithm::eltwise_gelu_erf; return true;
+    case Act::GeluTanh: *alg = dnnl::algorithm::eltwise_gelu_tanh; return true;
+    case Act::Relu: *alg = dnnl::algorithm::eltwise_relu; return true;
+    case Act::Tanh: *alg = dnnl::algorithm::eltwise_tanh; return true;
+    case Act::Silu: *alg = dnnl::algorithm::eltwise_swish; *alpha = 1.0f; return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void MatmulCache::run_fused(const PackedLinear& w, const uint16_t* x, size_t m, void* y, bool bf16_out, const float* bias,
+                            Act act) {
+  if (m == 0) return;
+  omp_set_num_threads(1);
+  auto key = std::make_tuple(w.n(), w.k(), m, bias ? 1 : 0, static_cast<int>(act), bf16_out ? 1 : 0);
+  auto it = impl_->fused.find(key);
+  if (it == impl_->fused.end()) {
+    if (impl_->fused.size() > 512) impl_->fused.clear();
+    const auto mm = static_cast<int64_t>(m), n = static_cast<int64_t>(w.n());
+    memory::desc a({mm, w.k()}, dt::bf16, tag::ab), c({mm, n}, bf16_out ? dt::bf16 : dt::f32, tag::ab);
+    memory::desc b = bias ? memory::desc({1, n}, dt::f32, tag::ab) : memory::desc();
+    dnnl::primitive_attr attr;
+    dnnl::algorithm alg{};
+    float alpha = 0.0f;
+    if (eltwise_of(act, &alg, &alpha)) {
+      dnnl::post_ops po;
+      po.append_eltwise(1.0f, alg, alpha, 0.0f);
+      attr.set_post_ops(po);
+    }
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, w.impl().weights.get_desc(), b, c), attr, cpu_engine());
+    it = impl_->fused.emplace(key, Impl::Entry{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc()}).first;
+  }
+  memory src(it->second.src, cpu_engine(), const_cast<uint16_t*>(x));
+  memory dst(it->second.dst, cpu_engine(), y);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w.impl().weights}, {DNNL_ARG_DST, dst}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, memory(memory::desc({1, w.n()}, dt::f32, tag::ab), cpu_engine(), const_cast<float*>(bias)));
+  it->second.prim.execute(impl_->stream, args);
+  impl_->stream.wait();
 }
 
 namespace {

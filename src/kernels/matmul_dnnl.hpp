@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/ops.hpp"
 #include "rerank/model.hpp"
 
 namespace rerank::kernels {
@@ -46,6 +47,11 @@ class MatmulCache {
   /// BF16: `x` holds bf16 (uint16_t) rows. INT8: `x` holds int8 rows quantised per row, x_real = row_scale[r] * x;
   /// the int32 products are rescaled by row_scale[r] * weight_scale[n]. Single-threaded on the caller.
   void run(const PackedLinear& w, const void* x, size_t m, float* y, const float* row_scale = nullptr);
+
+  /// BF16 weights only, the epilogue fused into the product (oneDNN bias + eltwise post-op, in registers):
+  /// y[m, n] = act(x W^T + bias) with x bf16 rows; y is bf16 (uint16_t) when `bf16_out`, else f32. `bias` may be
+  /// null. Act::None/Gelu/GeluTanh/Relu/Tanh/Silu map to oneDNN's eltwise algorithms (gelu_erf for Gelu).
+  void run_fused(const PackedLinear& w, const uint16_t* x, size_t m, void* y, bool bf16_out, const float* bias, Act act);
 
   /// Attention products for one sequence, all heads at once, in bf16 with fp32 results:
   /// scores[h] = q[h] k[h]^T  (q, k: [heads, len, d] bf16; scores: [heads, len, len] f32)

@@ -68,6 +68,60 @@ void SoftmaxRow(float* HWY_RESTRICT x, size_t n, float scale) {
   for_each_vec(x, n, [&](V v, size_t) { return hn::Mul(v, inv); });
 }
 
+// exp(x) for x <= 0 (softmax arguments after the max is subtracted): x clamped to -87 (exp is then below 1.7e-38,
+// the bf16 rounding's concern only), x = n ln2 + r with |r| <= ln2/2, exp(r) by its degree-6 Taylor polynomial
+// (relative error < 1.3e-7, below float's 6e-8 ulp scale twice over), 2^n put into the exponent bits.
+HWY_INLINE V ExpNonPositive(D d, V x) {
+  const hn::RebindToSigned<D> di;
+  x = hn::Max(x, hn::Set(d, -87.0f));
+  const V n = hn::Round(hn::Mul(x, hn::Set(d, 1.44269504088896341f)));
+  V r = hn::NegMulAdd(n, hn::Set(d, 0.693145751953125f), x);  // ln2 split hi + lo: exact n * hi
+  r = hn::NegMulAdd(n, hn::Set(d, 1.428606765330187e-06f), r);
+  V p = hn::Set(d, 1.0f / 720.0f);
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 120.0f));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 24.0f));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 6.0f));
+  p = hn::MulAdd(p, r, hn::Set(d, 0.5f));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f));
+  const auto e = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127)));
+  return hn::Mul(p, hn::BitCast(d, e));
+}
+
+// Bits of v rounded to bf16 (nearest even, as f32_to_bf16; v finite), in the low half of each int32 lane.
+template <class DI>
+HWY_INLINE hn::Vec<DI> RoundBf16(DI di, V v) {
+  const auto bits = hn::BitCast(di, v);
+  return hn::ShiftRight<16>(hn::Add(bits, hn::Add(hn::Set(di, 0x7FFF), hn::And(hn::ShiftRight<16>(bits), hn::Set(di, 1)))));
+}
+
+// softmax(scale * x) into out[0, n) as bf16 (nearest even); x is overwritten with the unnormalised exponentials.
+void SoftmaxBf16Row(float* HWY_RESTRICT x, size_t n, float scale, uint16_t* HWY_RESTRICT out) {
+  const D d;
+  const hn::RebindToSigned<D> di;
+  const hn::Rebind<uint16_t, D> d16;
+  const size_t N = hn::Lanes(d);
+  V vmax = hn::Set(d, -HUGE_VALF);
+  size_t i = 0;
+  for (; i + N <= n; i += N) vmax = hn::Max(vmax, hn::LoadU(d, x + i));
+  if (i < n) vmax = hn::Max(vmax, hn::IfThenElse(hn::FirstN(d, n - i), hn::MaskedLoad(hn::FirstN(d, n - i), d, x + i), vmax));
+  const V vs = hn::Set(d, scale);
+  const V shift = hn::Mul(hn::Set(d, hn::GetLane(hn::MaxOfLanes(d, vmax))), vs);
+  V vsum = hn::Zero(d);
+  for_each_vec(x, n, [&](V v, size_t j) {
+    const V e = hn::IfThenElseZero(hn::FirstN(d, n - j), ExpNonPositive(d, hn::MulSub(v, vs, shift)));
+    vsum = hn::Add(vsum, e);
+    return e;
+  });
+  const V inv = hn::Set(d, 1.0f / hn::GetLane(hn::SumOfLanes(d, vsum)));
+  for (i = 0; i + N <= n; i += N) hn::StoreU(hn::DemoteTo(d16, RoundBf16(di, hn::Mul(hn::LoadU(d, x + i), inv))), d16, out + i);
+  if (i < n) {
+    HWY_ALIGN uint16_t tail[HWY_MAX_BYTES / sizeof(float)];
+    hn::Store(hn::DemoteTo(d16, RoundBf16(di, hn::Mul(hn::MaskedLoad(hn::FirstN(d, n - i), d, x + i), inv))), d16, tail);
+    for (size_t j = 0; j < n - i; ++j) out[i + j] = tail[j];
+  }
+}
+
 void BiasActRow(float* HWY_RESTRICT y, const float* HWY_RESTRICT bias, size_t n, int act) {
   const D d;
   const V half = hn::Set(d, 0.5f), one = hn::Set(d, 1.0f), rsqrt2 = hn::Set(d, 0.70710678118654752f);
@@ -122,9 +176,12 @@ namespace rerank::kernels::simd {
 
 HWY_EXPORT(SoftmaxRow);
 HWY_EXPORT(BiasActRow);
+HWY_EXPORT(SoftmaxBf16Row);
 HWY_EXPORT(ResidualLayerNormRow);
 
 void softmax_row(float* x, size_t n, float scale) { HWY_DYNAMIC_DISPATCH(SoftmaxRow)(x, n, scale); }
+
+void softmax_bf16_row(float* x, size_t n, float scale, uint16_t* out) { HWY_DYNAMIC_DISPATCH(SoftmaxBf16Row)(x, n, scale, out); }
 
 void bias_act_row(float* y, const float* bias, size_t n, Act act) {
   if (act == Act::Tanh || act == Act::Silu) {

@@ -3,12 +3,16 @@
 // these against.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 #include "kernels/ops.hpp"
 
 namespace rerank::kernels::simd {
 
 void softmax_row(float* x, size_t n, float scale);
+/// The bf16 attention's softmax: out[i] = bf16(softmax(scale * x)[i]) (nearest even, as f32_to_bf16), with exp
+/// computed for non-positive arguments only (relative error < 1.3e-7); x is overwritten (scratch).
+void softmax_bf16_row(float* x, size_t n, float scale, uint16_t* out);
 /// Gelu (erf form, via a rational approximation with |error| < 2e-7), GeluTanh and Relu vectorised; other
 /// activations fall back to the scalar reference.
 void bias_act_row(float* y, const float* bias, size_t n, Act act);

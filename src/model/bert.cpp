@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "kernels/convert.hpp"
 #include "kernels/simd.hpp"
 #include "model/config.hpp"
 #include "rerank/error.hpp"
@@ -71,15 +72,16 @@ void BertEncoder::embed(const std::vector<Sequence>& seqs, Scratch& s, ThreadPoo
 }
 
 void BertEncoder::encode(const std::vector<Sequence>& seqs, Precision p, Scratch& s, ThreadPool& pool) const {
-  const size_t H = static_cast<size_t>(info_.hidden_size), I = static_cast<size_t>(info_.intermediate_size);
+  const size_t H = static_cast<size_t>(info_.hidden_size);
   const size_t E = opt_.embedding_size ? static_cast<size_t>(opt_.embedding_size) : H;
   const size_t T = prepare_batch(seqs, info_.vocab_size, opt_.type_ids ? info_.type_vocab_size : 0, info_.max_sequence_length,
                                  s, pool);
   s.x.resize(T * H);
-  s.qkv.resize(T * 3 * H);
-  s.ctx.resize(T * H);
+  if (p != Precision::BF16) {
+    s.qkv.resize(T * 3 * H);
+    s.ctx.resize(T * H);
+  }
   s.tmp.resize(T * std::max(H, E));
-  s.inter.resize(T * I);
   const float eps = info_.layer_norm_eps;
   kernels::Act act = kernels::Act::Gelu;
   kernels::parse_act(info_.hidden_act, &act);
@@ -94,17 +96,33 @@ void BertEncoder::encode(const std::vector<Sequence>& seqs, Precision p, Scratch
   shape.heads = static_cast<size_t>(info_.num_heads);
   shape.qkv_stride = 3 * H;
   shape.scale = 1.0f / std::sqrt(static_cast<float>(H / shape.heads));
+  // bf16: Q, K, V and the attention context stay bf16 between the products (the products round their inputs to
+  // bf16 anyway); biases fused into the products; the residual stream x stays f32
+  shape.bf16_io = p == Precision::BF16;
+  if (shape.bf16_io) {
+    s.qkv16.resize(T * 3 * H);
+    s.ctx16.resize(T * H);
+  }
   for (const Layer& L : layers_) {
-    linear_rows(s.x.data(), T, L.qkv, packed(L.qkv, p), s.qkv.data(), s, pool,
-                [&](size_t r) { kernels::simd::bias_act_row(&s.qkv[r * 3 * H], L.qkv.b, 3 * H, kernels::Act::None); });
+    if (shape.bf16_io) {
+      linear_rows_bf16(s.x.data(), nullptr, T, L.qkv, *packed(L.qkv, p), kernels::Act::None, nullptr, s.qkv16.data(), s, pool, {});
+    } else {
+      linear_rows(s.x.data(), T, L.qkv, packed(L.qkv, p), s.qkv.data(), s, pool,
+                  [&](size_t r) { kernels::simd::bias_act_row(&s.qkv[r * 3 * H], L.qkv.b, 3 * H, kernels::Act::None); });
+    }
     // softmax(Q K^T / sqrt(d)) V per sequence and head, no padding so no mask
     attention(seqs, shape, p != Precision::FP32, s, pool);
-    linear_rows(s.ctx.data(), T, L.attn_out, packed(L.attn_out, p), s.tmp.data(), s, pool, [&](size_t r) {
-      kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.attn_out.b, L.ln1.gamma, L.ln1.beta, H, eps);
-    });
-    linear_rows(s.x.data(), T, L.inter, packed(L.inter, p), s.inter.data(), s, pool,
-                [&](size_t r) { kernels::simd::bias_act_row(&s.inter[r * I], L.inter.b, I, act); });
-    linear_rows(s.inter.data(), T, L.out, packed(L.out, p), s.tmp.data(), s, pool, [&](size_t r) {
+    if (shape.bf16_io) {
+      linear_rows_bf16(nullptr, s.ctx16.data(), T, L.attn_out, *packed(L.attn_out, p), kernels::Act::None, s.tmp.data(), nullptr, s,
+                       pool, [&](size_t r) {
+                         kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], nullptr, L.ln1.gamma, L.ln1.beta, H, eps);
+                       });
+    } else {
+      linear_rows(s.ctx.data(), T, L.attn_out, packed(L.attn_out, p), s.tmp.data(), s, pool, [&](size_t r) {
+        kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.attn_out.b, L.ln1.gamma, L.ln1.beta, H, eps);
+      });
+    }
+    ffn_rows(s.x.data(), T, L.inter, packed(L.inter, p), act, L.out, packed(L.out, p), s.tmp.data(), s, pool, [&](size_t r) {
       kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.out.b, L.ln2.gamma, L.ln2.beta, H, eps);
     });
   }

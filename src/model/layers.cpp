@@ -95,32 +95,102 @@ void WeightLoader::check_no_layer(const std::string& probe, int num_layers) cons
 
 // ---------------------------------------------------------------------------------------------------- rows
 
+namespace {
+
+// y[m, out] = x[m, in] W^T for one chunk of rows on one worker, in the precision of `packed` (fp32 when null).
+void gemm_chunk(const float* x, size_t m, const Linear& l, const kernels::PackedLinear* packed, float* y, Scratch& s,
+                size_t worker) {
+  const size_t k = static_cast<size_t>(l.in);
+  if (!packed) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), l.out, l.in, 1.0f, x, l.in, l.w, l.in, 0.0f, y,
+                l.out);
+  } else if (packed->precision() == Precision::BF16) {
+    auto& buf = s.lowp[worker];
+    buf.resize(m * k * 2);
+    auto* x16 = reinterpret_cast<uint16_t*>(buf.data());
+    kernels::f32_to_bf16(x, x16, m * k);
+    s.matmuls[worker].run(*packed, x16, m, y);
+  } else {
+    auto& buf = s.lowp[worker];
+    auto& scale = s.row_scale[worker];
+    buf.resize(m * k);
+    scale.resize(m);
+    for (size_t r = 0; r < m; ++r) scale[r] = kernels::quantize_row_s8(x + r * k, reinterpret_cast<int8_t*>(buf.data()) + r * k, k);
+    s.matmuls[worker].run(*packed, buf.data(), m, y, scale.data());
+  }
+}
+
+}  // namespace
+
 void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::PackedLinear* packed, float* y, Scratch& s,
                  ThreadPool& pool, const std::function<void(size_t)>& epilogue) {
+  const size_t k = static_cast<size_t>(l.in), n = static_cast<size_t>(l.out);
   pool.parallel_for(
       rows,
       [&](size_t b, size_t e, size_t worker) {
-        const size_t m = e - b, k = static_cast<size_t>(l.in);
-        if (!packed) {
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), l.out, l.in, 1.0f, x + b * k, l.in, l.w,
-                      l.in, 0.0f, y + b * l.out, l.out);
-        } else if (packed->precision() == Precision::BF16) {
-          auto& buf = s.lowp[worker];
-          buf.resize(m * k * 2);
-          auto* x16 = reinterpret_cast<uint16_t*>(buf.data());
-          for (size_t r = 0; r < m; ++r) kernels::f32_to_bf16(x + (b + r) * k, x16 + r * k, k);
-          s.matmuls[worker].run(*packed, x16, m, y + b * l.out);
-        } else {
-          auto& buf = s.lowp[worker];
-          auto& scale = s.row_scale[worker];
-          buf.resize(m * k);
-          scale.resize(m);
-          for (size_t r = 0; r < m; ++r) {
-            scale[r] = kernels::quantize_row_s8(x + (b + r) * k, reinterpret_cast<int8_t*>(buf.data()) + r * k, k);
-          }
-          s.matmuls[worker].run(*packed, buf.data(), m, y + b * l.out, scale.data());
+        for (size_t c = b; c < e; c += kRowChunk) {
+          const size_t m = std::min(kRowChunk, e - c);
+          gemm_chunk(x + c * k, m, l, packed, y + c * n, s, worker);
+          for (size_t r = c; r < c + m; ++r) epilogue(r);
         }
-        for (size_t r = b; r < e; ++r) epilogue(r);
+      },
+      16);
+}
+
+void linear_rows_bf16(const float* x, const uint16_t* x16, size_t rows, const Linear& l, const kernels::PackedLinear& packed,
+                      kernels::Act act, float* y, uint16_t* y16, Scratch& s, ThreadPool& pool,
+                      const std::function<void(size_t)>& epilogue) {
+  const size_t k = static_cast<size_t>(l.in), n = static_cast<size_t>(l.out);
+  pool.parallel_for(
+      rows,
+      [&](size_t b, size_t e, size_t worker) {
+        for (size_t c = b; c < e; c += kRowChunk) {
+          const size_t m = std::min(kRowChunk, e - c);
+          const uint16_t* in = x16 ? x16 + c * k : nullptr;
+          if (x) {
+            auto& buf = s.lowp[worker];
+            buf.resize(m * k * 2);
+            auto* conv = reinterpret_cast<uint16_t*>(buf.data());
+            kernels::f32_to_bf16(x + c * k, conv, m * k);
+            in = conv;
+          }
+          void* out = y16 ? static_cast<void*>(y16 + c * n) : static_cast<void*>(y + c * n);
+          s.matmuls[worker].run_fused(packed, in, m, out, y16 != nullptr, l.b, act);
+          if (epilogue) {
+            for (size_t r = c; r < c + m; ++r) epilogue(r);
+          }
+        }
+      },
+      16);
+}
+
+void ffn_rows(const float* x, size_t rows, const Linear& l1, const kernels::PackedLinear* p1, kernels::Act act,
+              const Linear& l2, const kernels::PackedLinear* p2, float* y, Scratch& s, ThreadPool& pool,
+              const std::function<void(size_t)>& epilogue) {
+  const size_t k = static_cast<size_t>(l1.in), I = static_cast<size_t>(l1.out), n = static_cast<size_t>(l2.out);
+  const bool bf16 = p1 && p2 && p1->precision() == Precision::BF16 && p2->precision() == Precision::BF16;
+  pool.parallel_for(
+      rows,
+      [&](size_t b, size_t e, size_t worker) {
+        auto& mid = s.chunk[worker];
+        mid.resize(kRowChunk * I);
+        for (size_t c = b; c < e; c += kRowChunk) {
+          const size_t m = std::min(kRowChunk, e - c);
+          if (bf16) {
+            auto& buf = s.lowp[worker];
+            buf.resize(m * k * 2);
+            auto* x16 = reinterpret_cast<uint16_t*>(buf.data());
+            auto* mid16 = reinterpret_cast<uint16_t*>(mid.data());
+            kernels::f32_to_bf16(x + c * k, x16, m * k);
+            s.matmuls[worker].run_fused(*p1, x16, m, mid16, true, l1.b, act);
+            s.matmuls[worker].run(*p2, mid16, m, y + c * n);
+          } else {
+            gemm_chunk(x + c * k, m, l1, p1, mid.data(), s, worker);
+            for (size_t r = 0; r < m; ++r) kernels::simd::bias_act_row(&mid[r * I], l1.b, I, act);
+            gemm_chunk(mid.data(), m, l2, p2, y + c * n, s, worker);
+          }
+          for (size_t r = c; r < c + m; ++r) epilogue(r);
+        }
       },
       16);
 }
@@ -157,6 +227,7 @@ size_t prepare_batch(const std::vector<Sequence>& seqs, int vocab_size, int type
   s.attn16.resize(pool.size());
   s.attn32.resize(pool.size());
   s.row_scale.resize(pool.size());
+  s.chunk.resize(pool.size());
   while (s.matmuls.size() < pool.size()) s.matmuls.emplace_back();
   return s.offsets.back();
 }
@@ -165,7 +236,8 @@ size_t prepare_batch(const std::vector<Sequence>& seqs, int vocab_size, int type
 namespace {
 
 constexpr size_t kQueryBlock = 256;                  // query rows per block of scores in the fp32 path
-constexpr size_t kBf16Budget = size_t{96} << 20;     // bytes of one sequence's all-heads bf16 attention buffers
+constexpr size_t kBf16Budget = size_t{96} << 20;     // bytes of one head's bf16 attention buffers, at most
+constexpr size_t kBf16CacheBudget = size_t{1} << 20;  // heads are grouped while their buffers stay within L2
 
 // Exact path: per (sequence, head, block of query rows) two OpenBLAS sgemm calls around a softmax. Only the keys a
 // block can see are multiplied (all of them without a window), so a block's scores are [rows, visible keys].
@@ -209,11 +281,13 @@ void attention_fp32(const std::vector<Sequence>& seqs, const AttentionShape& a, 
   });
 }
 
-// Heads of one sequence whose bf16 buffers fit kBf16Budget together (0: not even one head fits).
+// Heads of one sequence processed together in bf16: as many as keep their buffers in L2 (at least one), 0 when
+// not even one head fits kBf16Budget. Bigger groups stream the scores through memory three times (softmax passes).
 size_t bf16_heads_per_batch(size_t len, size_t nh, size_t dh) {
   const size_t lp = (len + 15) / 16 * 16;
   const size_t per_head = lp * lp * 6 + lp * dh * 10;  // f32 scores + bf16 probabilities, bf16 Q K V + f32 context
-  return std::min(nh, kBf16Budget / per_head);
+  if (per_head > kBf16Budget) return 0;
+  return std::clamp<size_t>(kBf16CacheBudget / per_head, 1, nh);
 }
 
 // Fast path: per sequence and batch of heads [h0, h0 + g), two batched bf16 oneDNN matmuls (AMX where present).
@@ -226,31 +300,46 @@ void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a
   auto& b32 = s.attn32[worker];
   const size_t len = q.len, lp = (len + 15) / 16 * 16;
   const size_t qkv_n = g * lp * dh, p_n = g * lp * lp;
-  b16.assign(3 * qkv_n + p_n, 0);
+  b16.resize(3 * qkv_n + p_n);
   b32.resize(p_n + qkv_n);
   uint16_t *q16 = b16.data(), *k16 = q16 + qkv_n, *v16 = k16 + qkv_n, *p16 = v16 + qkv_n;
   float *S = b32.data(), *O = S + p_n;
+  for (size_t h = 0; h < g; ++h) {  // padded rows: zero (finite) Q, K, V and probabilities; only they need clearing
+    for (uint16_t* base : {q16, k16, v16}) std::fill(base + (h * lp + len) * dh, base + (h + 1) * lp * dh, uint16_t{0});
+    std::fill(p16 + (h * lp + len) * lp, p16 + (h + 1) * lp * lp, uint16_t{0});
+  }
   for (size_t r = 0; r < len; ++r) {
-    const float* row = &s.qkv[(off + r) * ld];
     for (size_t h = 0; h < g; ++h) {
       const size_t col = (h0 + h) * dh;
-      kernels::f32_to_bf16(row + col, q16 + (h * lp + r) * dh, dh);
-      kernels::f32_to_bf16(row + H + col, k16 + (h * lp + r) * dh, dh);
-      kernels::f32_to_bf16(row + 2 * H + col, v16 + (h * lp + r) * dh, dh);
+      uint16_t* dst[3] = {q16 + (h * lp + r) * dh, k16 + (h * lp + r) * dh, v16 + (h * lp + r) * dh};
+      for (size_t part = 0; part < 3; ++part) {
+        if (a.bf16_io) {
+          const uint16_t* src = &s.qkv16[(off + r) * ld + part * H + col];
+          std::copy(src, src + dh, dst[part]);
+        } else {
+          kernels::f32_to_bf16(&s.qkv[(off + r) * ld + part * H + col], dst[part], dh);
+        }
+      }
     }
   }
   s.matmuls[worker].attention_scores(g, lp, dh, q16, k16, S);
   for (size_t h = 0; h < g; ++h) {
     for (size_t r = 0; r < len; ++r) {
-      float* srow = S + (h * lp + r) * lp;
-      kernels::simd::softmax_row(srow, len, a.scale);
-      kernels::f32_to_bf16(srow, p16 + (h * lp + r) * lp, len);  // columns >= len stay 0
+      uint16_t* prow = p16 + (h * lp + r) * lp;
+      kernels::simd::softmax_bf16_row(S + (h * lp + r) * lp, len, a.scale, prow);
+      std::fill(prow + len, prow + lp, uint16_t{0});  // padded keys
     }
   }
   s.matmuls[worker].attention_context(g, lp, dh, p16, v16, O);
   for (size_t r = 0; r < len; ++r) {
     for (size_t h = 0; h < g; ++h) {
-      std::copy(O + (h * lp + r) * dh, O + (h * lp + r + 1) * dh, &s.ctx[(off + r) * H + (h0 + h) * dh]);
+      const float* o = O + (h * lp + r) * dh;
+      const size_t at = (off + r) * H + (h0 + h) * dh;
+      if (a.bf16_io) {
+        kernels::f32_to_bf16(o, &s.ctx16[at], dh);
+      } else {
+        std::copy(o, o + dh, &s.ctx[at]);
+      }
     }
   }
 }
@@ -272,7 +361,21 @@ void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool 
     for (size_t h0 = 0; g && h0 < a.heads; h0 += g) jobs.push_back({i, h0, std::min(g, a.heads - h0)});
   }
   if (!all_bf16) {
+    if (!a.bf16_io) {
+      attention_fp32(seqs, a, s, pool);
+      return;
+    }
+    // bf16 in and out, but a sequence too long for the bf16 buffers: through the fp32 path
+    const size_t T = s.offsets.back(), H = a.hidden;
+    s.qkv.resize(T * a.qkv_stride);
+    s.ctx.resize(T * H);
+    pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
+      for (size_t r = b; r < e; ++r) {
+        for (size_t j = 0; j < a.qkv_stride; ++j) s.qkv[r * a.qkv_stride + j] = kernels::bf16_to_f32(s.qkv16[r * a.qkv_stride + j]);
+      }
+    });
     attention_fp32(seqs, a, s, pool);
+    pool.parallel_for(T, [&](size_t b, size_t e, size_t) { kernels::f32_to_bf16(&s.ctx[b * H], &s.ctx16[b * H], (e - b) * H); });
     return;
   }
   pool.parallel_for(jobs.size(), [&](size_t b, size_t e, size_t worker) {

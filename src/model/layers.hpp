@@ -50,10 +50,28 @@ class WeightLoader {
   std::vector<std::vector<float>>& owned_;
 };
 
-/// y[rows] = x[rows] W^T, then epilogue(r) per row; rows split across the pool, one single-threaded GEMM each:
-/// OpenBLAS sgemm when `packed` is null, else oneDNN on rows converted to bf16 / int8.
+/// y[rows] = x[rows] W^T, then epilogue(r) per row; rows split across the pool, single-threaded GEMMs of up to
+/// kRowChunk rows each: OpenBLAS sgemm when `packed` is null, else oneDNN on rows converted to bf16 / int8.
 void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::PackedLinear* packed, float* y, Scratch& s,
                  ThreadPool& pool, const std::function<void(size_t)>& epilogue);
+
+/// Rows per product inside a worker's share of linear_rows / ffn_rows: a chunk's output and its epilogue stay in L2.
+constexpr size_t kRowChunk = 128;
+
+/// The feed-forward block: y[rows] = act(x W1^T + b1) W2^T, then epilogue(r) per row (b2, residual and norm are the
+/// epilogue's). Per worker and chunk of kRowChunk rows, so the [rows, intermediate] activations never exist whole.
+/// fp32: OpenBLAS + the SIMD activation; bf16: bias + activation fused into the first oneDNN product, whose output
+/// stays bf16 as the second one's input (the exact path rounds it to bf16 there too); int8: as linear_rows.
+void ffn_rows(const float* x, size_t rows, const Linear& l1, const kernels::PackedLinear* p1, kernels::Act act,
+              const Linear& l2, const kernels::PackedLinear* p2, float* y, Scratch& s, ThreadPool& pool,
+              const std::function<void(size_t)>& epilogue);
+
+/// BF16 weights only: y[rows] = act(x W^T + b), bias and activation fused into the oneDNN product; the input is
+/// f32 `x` (converted per chunk) or, when x is null, bf16 `x16`; the output bf16 `y16` when given, else f32 `y`.
+/// Then epilogue(r) per row when it is set.
+void linear_rows_bf16(const float* x, const uint16_t* x16, size_t rows, const Linear& l, const kernels::PackedLinear& packed,
+                      kernels::Act act, float* y, uint16_t* y16, Scratch& s, ThreadPool& pool,
+                      const std::function<void(size_t)>& epilogue);
 
 /// dst = LayerNorm(src) over one row (src and dst may alias).
 void layernorm_row(const float* src, float* dst, const Norm& n, size_t H, float eps);
@@ -63,6 +81,7 @@ struct AttentionShape {
   size_t qkv_stride = 0;  // floats between two tokens' rows in s.qkv (3H for a fused [Q K V] row)
   float scale = 1.0f;     // applied to Q K^T before the softmax
   size_t window = 0;      // sliding window: key k is visible from query q when |q - k| <= window; 0 = all keys
+  bool bf16_io = false;   // bf16 path: Q, K, V read from s.qkv16 and the context written to s.ctx16 (bf16)
 };
 
 /// softmax(Q K^T * scale) V per (sequence, head) from s.qkv ([T, qkv_stride]: Q, K, V of H each) into s.ctx
