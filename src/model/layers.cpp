@@ -243,15 +243,18 @@ constexpr size_t kBf16CacheBudget = size_t{1} << 20;  // heads are grouped while
 // block can see are multiplied (all of them without a window), so a block's scores are [rows, visible keys].
 void attention_fp32(const std::vector<Sequence>& seqs, const AttentionShape& a, Scratch& s, ThreadPool& pool) {
   const size_t H = a.hidden, nh = a.heads, dh = H / nh, ld = a.qkv_stride;
+  // query rows per block: on sliding-window layers about the window (a block sees its rows +- the window, so few
+  // scores outside the band are computed), else kQueryBlock
+  const size_t qb = a.window ? std::clamp<size_t>(a.window, 32, kQueryBlock) : kQueryBlock;
   std::vector<size_t> first(seqs.size() + 1, 0);  // job numbering: (sequence, head, block)
-  for (size_t i = 0; i < seqs.size(); ++i) first[i + 1] = first[i] + nh * ((seqs[i].len + kQueryBlock - 1) / kQueryBlock);
+  for (size_t i = 0; i < seqs.size(); ++i) first[i + 1] = first[i] + nh * ((seqs[i].len + qb - 1) / qb);
   pool.parallel_for(first.back(), [&](size_t b, size_t e, size_t worker) {
     size_t i = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), b) - first.begin()) - 1;
     for (size_t job = b; job < e; ++job) {
       while (job >= first[i + 1]) ++i;
-      const size_t len = seqs[i].len, off = s.offsets[i], nb = (len + kQueryBlock - 1) / kQueryBlock;
+      const size_t len = seqs[i].len, off = s.offsets[i], nb = (len + qb - 1) / qb;
       const size_t head = (job - first[i]) / nb, blk = (job - first[i]) % nb;
-      const size_t r0 = blk * kQueryBlock, r1 = std::min(len, r0 + kQueryBlock);
+      const size_t r0 = blk * qb, r1 = std::min(len, r0 + qb);
       const size_t k0 = a.window ? (r0 > a.window ? r0 - a.window : 0) : 0;
       const size_t k1 = a.window ? std::min(len, r1 + a.window) : len;
       const size_t nk = k1 - k0, nq = r1 - r0;
@@ -280,6 +283,9 @@ void attention_fp32(const std::vector<Sequence>& seqs, const AttentionShape& a, 
     }
   });
 }
+
+// Longest sequence whose sliding-window attention the bf16 path computes in full (masked).
+constexpr size_t bf16_max_masked_length(size_t window) { return 8 * window; }
 
 // Heads of one sequence processed together in bf16: as many as keep their buffers in L2 (at least one), 0 when
 // not even one head fits kBf16Budget. Bigger groups stream the scores through memory three times (softmax passes).
@@ -326,8 +332,12 @@ void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a
   for (size_t h = 0; h < g; ++h) {
     for (size_t r = 0; r < len; ++r) {
       uint16_t* prow = p16 + (h * lp + r) * lp;
-      kernels::simd::softmax_bf16_row(S + (h * lp + r) * lp, len, a.scale, prow);
-      std::fill(prow + len, prow + lp, uint16_t{0});  // padded keys
+      // keys [lo, hi) are visible (all of them without a window); the others, padding included, get probability 0
+      const size_t lo = a.window && r > a.window ? r - a.window : 0;
+      const size_t hi = a.window ? std::min(len, r + a.window + 1) : len;
+      std::fill(prow, prow + lo, uint16_t{0});
+      kernels::simd::softmax_bf16_row(S + (h * lp + r) * lp + lo, hi - lo, a.scale, prow + lo);
+      std::fill(prow + hi, prow + lp, uint16_t{0});
     }
   }
   s.matmuls[worker].attention_context(g, lp, dh, p16, v16, O);
@@ -354,10 +364,12 @@ void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool 
     size_t seq, h0, g;
   };
   std::vector<Job> jobs;
-  bool all_bf16 = bf16 && !a.window;
+  bool all_bf16 = bf16;
   for (size_t i = 0; all_bf16 && i < seqs.size(); ++i) {
     const size_t g = bf16_heads_per_batch(seqs[i].len, a.heads, dh);
-    if (g == 0) all_bf16 = false;
+    // a sliding window computes all scores and masks the invisible ones: cheaper than the banded fp32 path while
+    // the band is a good part of the row (on longer sequences only the band is computed, in fp32)
+    if (g == 0 || (a.window && seqs[i].len > bf16_max_masked_length(a.window))) all_bf16 = false;
     for (size_t h0 = 0; g && h0 < a.heads; h0 += g) jobs.push_back({i, h0, std::min(g, a.heads - h0)});
   }
   if (!all_bf16) {

@@ -85,7 +85,7 @@ struct AttentionShape {
 };
 
 /// softmax(Q K^T * scale) V per (sequence, head) from s.qkv ([T, qkv_stride]: Q, K, V of H each) into s.ctx
-/// ([T, H]). `bf16`: batched bf16 matmuls over as many heads of a sequence as fit a 96 MB budget (no window);
+/// ([T, H]). `bf16`: batched bf16 matmuls over as many heads of a sequence as fit a 96 MB budget (a window is masked; only up to 8 windows long);
 /// otherwise fp32 with query rows in blocks of 256, so no more than one block of scores per worker exists.
 void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool bf16, Scratch& s, ThreadPool& pool);
 

@@ -108,7 +108,7 @@ class ModernBert final : public Architecture {
     Norm attn_norm, mlp_norm;
     Linear wqkv, wo, wi, mlp_wo;
   };
-  void rotate(const std::vector<Sequence>& seqs, bool local, Scratch& s, ThreadPool& pool) const;
+  void rotate_row(float* row, size_t t, bool local) const;
   // cos / sin of position t and frequency j: table[(t * dh/2 + j)], per theta (0 global, 1 local)
   std::vector<float> cos_[2], sin_[2];
   ModelInfo info_;
@@ -167,30 +167,20 @@ ModernBert::ModernBert(const nlohmann::json& c, const std::filesystem::path& fil
   }
 }
 
-// q, k of every head: x * cos + rotate_half(x) * sin, rotate_half(x) = (-x[d/2:], x[:d/2])
-void ModernBert::rotate(const std::vector<Sequence>& seqs, bool local, Scratch& s, ThreadPool& pool) const {
+// q, k of every head of one [Q K V] row at position t: x * cos + rotate_half(x) * sin, rotate_half(x) = (-x[d/2:], x[:d/2])
+void ModernBert::rotate_row(float* row, size_t t, bool local) const {
   const size_t H = static_cast<size_t>(info_.hidden_size), nh = static_cast<size_t>(info_.num_heads), dh = H / nh, half = dh / 2;
-  const float* C = cos_[local ? 1 : 0].data();
-  const float* S = sin_[local ? 1 : 0].data();
-  pool.parallel_for(seqs.size(), [&](size_t b, size_t e, size_t) {
-    for (size_t i = b; i < e; ++i) {
-      for (size_t t = 0; t < seqs[i].len; ++t) {
-        float* row = &s.qkv[(s.offsets[i] + t) * 3 * H];
-        const float* c = C + t * half;
-        const float* sn = S + t * half;
-        for (size_t part = 0; part < 2; ++part) {  // Q then K
-          for (size_t hd = 0; hd < nh; ++hd) {
-            float* v = row + part * H + hd * dh;
-            for (size_t j = 0; j < half; ++j) {
-              const float x1 = v[j], x2 = v[j + half];
-              v[j] = x1 * c[j] - x2 * sn[j];
-              v[j + half] = x2 * c[j] + x1 * sn[j];
-            }
-          }
-        }
-      }
+  const float* __restrict c = cos_[local ? 1 : 0].data() + t * half;
+  const float* __restrict sn = sin_[local ? 1 : 0].data() + t * half;
+  for (size_t v = 0; v < 2 * nh; ++v) {  // Q's heads then K's (contiguous in the row)
+    float* __restrict x1 = row + v * dh;
+    float* __restrict x2 = x1 + half;
+    for (size_t j = 0; j < half; ++j) {
+      const float a = x1[j], b = x2[j];
+      x1[j] = a * c[j] - b * sn[j];
+      x2[j] = b * c[j] + a * sn[j];
     }
-  });
+  }
 }
 
 void ModernBert::encode(const std::vector<Sequence>& seqs, Precision p, Scratch& s, ThreadPool& pool) const {
@@ -203,6 +193,10 @@ void ModernBert::encode(const std::vector<Sequence>& seqs, Precision p, Scratch&
   s.ctx.resize(T * H);
   s.tmp.resize(T * std::max(H, I));
   s.inter.resize(T * 2 * I);
+  std::vector<uint32_t> pos(T);  // each row's position in its sequence (rotary)
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    for (size_t t = 0; t < seqs[i].len; ++t) pos[s.offsets[i] + t] = static_cast<uint32_t>(t);
+  }
   pool.parallel_for(seqs.size(), [&](size_t b, size_t e, size_t) {
     for (size_t i = b; i < e; ++i) {
       for (size_t t = 0; t < seqs[i].len; ++t) {
@@ -234,8 +228,8 @@ void ModernBert::encode(const std::vector<Sequence>& seqs, Precision p, Scratch&
     }
     linear_rows(a, T, L.wqkv, packed(L.wqkv, p), s.qkv.data(), s, pool, [&](size_t r) {
       if (L.wqkv.b) kernels::simd::bias_act_row(&s.qkv[r * 3 * H], L.wqkv.b, 3 * H, kernels::Act::None);
+      rotate_row(&s.qkv[r * 3 * H], pos[r], local);
     });
-    rotate(seqs, local, s, pool);
     shape.window = local ? cfg_.window : 0;
     attention(seqs, shape, p != Precision::FP32, s, pool);
     linear_rows(s.ctx.data(), T, L.wo, packed(L.wo, p), s.tmp.data(), s, pool, add_to_x(s.tmp.data(), L.wo.b));
