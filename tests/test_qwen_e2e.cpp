@@ -158,7 +158,8 @@ TEST(QwenServer, RerankRoutesTemplateAndInstruction) {
     auto r = post("/v2/rerank", body);
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
-    for (const json& res : json::parse(r->body)["results"])
+    const json out = json::parse(r->body);  // named: a range-for over a temporary's member would dangle
+    for (const json& res : out["results"])
       EXPECT_NEAR(res["relevance_score"].get<double>(), want[instr][docs[res["index"].get<size_t>()]], kTol);
   }
   auto plain = cases("qwen3-reranker", "ce");
