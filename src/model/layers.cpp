@@ -122,6 +122,13 @@ void gemm_chunk(const float* x, size_t m, const Linear& l, const kernels::Packed
 
 }  // namespace
 
+std::function<void(size_t)> residual_add_rows(float* x, const float* y, const float* bias, size_t H) {
+  return [x, y, bias, H](size_t r) {
+    float* row = x + r * H;
+    for (size_t k = 0; k < H; ++k) row[k] += y[r * H + k] + (bias ? bias[k] : 0.0f);
+  };
+}
+
 void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::PackedLinear* packed, float* y, Scratch& s,
                  ThreadPool& pool, const std::function<void(size_t)>& epilogue) {
   const size_t k = static_cast<size_t>(l.in), n = static_cast<size_t>(l.out);

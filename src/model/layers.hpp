@@ -52,6 +52,9 @@ class WeightLoader {
 
 /// y[rows] = x[rows] W^T, then epilogue(r) per row; rows split across the pool, single-threaded GEMMs of up to
 /// kRowChunk rows each: OpenBLAS sgemm when `packed` is null, else oneDNN on rows converted to bf16 / int8.
+// linear_rows epilogue of pre-norm layers: the residual add x[r] += y[r] (+ bias), rows of width H.
+std::function<void(size_t)> residual_add_rows(float* x, const float* y, const float* bias, size_t H);
+
 void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::PackedLinear* packed, float* y, Scratch& s,
                  ThreadPool& pool, const std::function<void(size_t)>& epilogue);
 

@@ -210,12 +210,6 @@ void ModernBert::encode(const std::vector<Sequence>& seqs, Precision p, Scratch&
   shape.heads = static_cast<size_t>(info_.num_heads);
   shape.qkv_stride = 3 * H;
   shape.scale = 1.0f / std::sqrt(static_cast<float>(H / shape.heads));
-  auto add_to_x = [&](const float* y, const float* bias) {
-    return [&s, y, bias, H](size_t r) {
-      float* x = &s.x[r * H];
-      for (size_t k = 0; k < H; ++k) x[k] += y[r * H + k] + (bias ? bias[k] : 0.0f);
-    };
-  };
   for (size_t li = 0; li < layers_.size(); ++li) {
     const Layer& L = layers_[li];
     const bool local = cfg_.local[li];
@@ -232,7 +226,7 @@ void ModernBert::encode(const std::vector<Sequence>& seqs, Precision p, Scratch&
     });
     shape.window = local ? cfg_.window : 0;
     attention(seqs, shape, p != Precision::FP32, s, pool);
-    linear_rows(s.ctx.data(), T, L.wo, packed(L.wo, p), s.tmp.data(), s, pool, add_to_x(s.tmp.data(), L.wo.b));
+    linear_rows(s.ctx.data(), T, L.wo, packed(L.wo, p), s.tmp.data(), s, pool, residual_add_rows(s.x.data(), s.tmp.data(), L.wo.b, H));
     pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
       for (size_t r = b; r < e; ++r) layernorm_row(&s.x[r * H], &s.norm[r * H], L.mlp_norm, H, eps);
     });
@@ -246,7 +240,7 @@ void ModernBert::encode(const std::vector<Sequence>& seqs, Precision p, Scratch&
       float* g = &s.tmp[r * I];
       for (size_t k = 0; k < I; ++k) g[k] = in[k] * gate[k];
     });
-    linear_rows(s.tmp.data(), T, L.mlp_wo, packed(L.mlp_wo, p), s.ctx.data(), s, pool, add_to_x(s.ctx.data(), L.mlp_wo.b));
+    linear_rows(s.tmp.data(), T, L.mlp_wo, packed(L.mlp_wo, p), s.ctx.data(), s, pool, residual_add_rows(s.x.data(), s.ctx.data(), L.mlp_wo.b, H));
   }
   pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
     for (size_t r = b; r < e; ++r) layernorm_row(&s.x[r * H], &s.x[r * H], final_norm_, H, eps);

@@ -337,12 +337,6 @@ void Qwen::forward(const Pass& pass, Precision p, Scratch& s, ThreadPool& pool) 
       for (size_t r = b; r < e; ++r) rms_row(&s.x[r * H], dst + r * H, w, H, eps);
     });
   };
-  auto add_to_x = [&](const float* y, const float* bias) {
-    return [&s, y, bias, H](size_t r) {
-      float* x = &s.x[r * H];
-      for (size_t k = 0; k < H; ++k) x[k] += y[r * H + k] + (bias ? bias[k] : 0.0f);
-    };
-  };
   for (size_t li = 0; li < layers_.size(); ++li) {
     const Layer& L = layers_[li];
     rms_all(L.in_norm, s.norm.data());
@@ -356,7 +350,7 @@ void Qwen::forward(const Pass& pass, Precision p, Scratch& s, ThreadPool& pool) 
       if (li + 1 == layers_.size()) return;  // a prefix pass needs only the keys and values
     }
     attend(pass, li, s, pool);
-    linear_rows(s.ctx.data(), T, L.o, packed(L.o, p), s.tmp.data(), s, pool, add_to_x(s.tmp.data(), L.o.b));
+    linear_rows(s.ctx.data(), T, L.o, packed(L.o, p), s.tmp.data(), s, pool, residual_add_rows(s.x.data(), s.tmp.data(), L.o.b, H));
     rms_all(L.post_norm, s.norm.data());
     linear_rows(s.norm.data(), T, L.gate_up, packed(L.gate_up, p), s.inter.data(), s, pool, [&](size_t r) {
       const float* g = &s.inter[r * 2 * I];
@@ -364,7 +358,7 @@ void Qwen::forward(const Pass& pass, Precision p, Scratch& s, ThreadPool& pool) 
       float* y = &s.tmp[r * I];
       for (size_t k = 0; k < I; ++k) y[k] = g[k] / (1.0f + std::exp(-g[k])) * u[k];
     });
-    linear_rows(s.tmp.data(), T, L.down, packed(L.down, p), s.norm.data(), s, pool, add_to_x(s.norm.data(), nullptr));
+    linear_rows(s.tmp.data(), T, L.down, packed(L.down, p), s.norm.data(), s, pool, residual_add_rows(s.x.data(), s.norm.data(), nullptr, H));
   }
   pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
     for (size_t r = b; r < e; ++r) rms_row(&s.x[r * H], &s.x[r * H], final_norm_, H, eps);
