@@ -43,7 +43,7 @@ void BM_Sgemm(benchmark::State& st) {
   }
   st.counters["GFLOP/s"] = gflops(2.0 * m * kN * kK / 1e9);
 }
-BENCHMARK(BM_Sgemm)->Arg(338)->Arg(2048)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Sgemm)->Arg(128)->Arg(338)->Arg(2048)->Unit(benchmark::kMicrosecond);
 
 void BM_DnnlGemm(benchmark::State& st, rerank::Precision p) {
   const int m = static_cast<int>(st.range(0));
@@ -55,7 +55,9 @@ void BM_DnnlGemm(benchmark::State& st, rerank::Precision p) {
   std::vector<float> scales(static_cast<size_t>(m));
   std::vector<float> y(static_cast<size_t>(m) * kN);
   for (auto _ : st) {
-    if (p == rerank::Precision::BF16) {
+    if (p == rerank::Precision::FP32) {
+      cache.run(packed, x.data(), static_cast<size_t>(m), y.data());
+    } else if (p == rerank::Precision::BF16) {
       f32_to_bf16(x.data(), x16.data(), x.size());
       cache.run(packed, x16.data(), static_cast<size_t>(m), y.data());
     } else {
@@ -66,6 +68,7 @@ void BM_DnnlGemm(benchmark::State& st, rerank::Precision p) {
   }
   st.counters["GFLOP/s"] = gflops(2.0 * m * kN * kK / 1e9);
 }
+BENCHMARK_CAPTURE(BM_DnnlGemm, fp32, rerank::Precision::FP32)->Arg(128)->Arg(338)->Arg(2048)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_DnnlGemm, bf16, rerank::Precision::BF16)->Arg(338)->Arg(2048)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_DnnlGemm, int8, rerank::Precision::INT8)->Arg(338)->Arg(2048)->Unit(benchmark::kMicrosecond);
 

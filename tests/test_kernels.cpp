@@ -2,9 +2,12 @@
 // vs the scalar rounding, and whole-model bf16 / int8 scoring vs fp32.
 #include <gtest/gtest.h>
 
+#include <cblas.h>
+
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <tuple>
 
 #include "kernels/convert.hpp"
 #include "kernels/matmul_dnnl.hpp"
@@ -156,6 +159,28 @@ TEST(FusedMatmul, Bf16BiasActivationMatchesUnfused) {
   for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5f * std::fabs(want[i]) + 1e-6f) << i;
   cache.run_fused(packed, x16.data(), m, got.data(), false, nullptr, Act::None);  // no bias: the plain product
   for (size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(got[i], ref[i], 1e-5f * std::fabs(ref[i]) + 1e-6f) << i;
+}
+
+// The fp32 fast path (oneDNN on prepacked weights) against OpenBLAS's sgemm on the plain weights, the exact
+// reference the encoders used before: same products up to summation order. Tolerance: 1e-5 relative to the row's
+// sum of |x||w| (fp32 rounding of a k-term dot product), over shapes with tails (m, n not multiples of 16).
+TEST(PackedMatmul, Fp32MatchesOpenBlas) {
+  for (auto [m, n, k] : {std::tuple<size_t, int, int>{37, 200, 96}, {128, 384, 384}, {5, 1536, 384}, {130, 384, 1536}, {1, 3, 7}}) {
+    auto w = random_row(static_cast<size_t>(n) * k, 0.1f, 21), x = random_row(m * k, 1.0f, 22);
+    PackedLinear packed(w.data(), n, k, rerank::Precision::FP32);
+    MatmulCache cache;
+    std::vector<float> got(m * n, -1.0f), want(m * n);
+    cache.run(packed, x.data(), m, got.data());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), n, k, 1.0f, x.data(), k, w.data(), k, 0.0f,
+                want.data(), n);
+    for (size_t r = 0; r < m; ++r) {
+      for (int o = 0; o < n; ++o) {
+        float mag = 0.0f;
+        for (int i = 0; i < k; ++i) mag += std::fabs(x[r * k + i] * w[static_cast<size_t>(o) * k + i]);
+        ASSERT_NEAR(got[r * n + o], want[r * n + o], 1e-5f * mag + 1e-7f) << "m " << m << " n " << n << " k " << k;
+      }
+    }
+  }
 }
 
 // Whole-model: bf16 and int8 scores stay close to fp32 and keep the ranking. The random-weight fixture is a

@@ -24,8 +24,8 @@ dnnl::engine& cpu_engine() {
   return eng;
 }
 
-dt src_type(Precision p) { return p == Precision::INT8 ? dt::s8 : dt::bf16; }
-dt wei_type(Precision p) { return p == Precision::INT8 ? dt::s8 : dt::bf16; }
+dt src_type(Precision p) { return p == Precision::INT8 ? dt::s8 : p == Precision::FP32 ? dt::f32 : dt::bf16; }
+dt wei_type(Precision p) { return src_type(p); }
 
 dnnl::matmul::primitive_desc make_pd(int64_t m, int n, int k, Precision p, const memory::desc& wdesc) {
   memory::desc a({m, k}, src_type(p), tag::ab);
@@ -61,6 +61,8 @@ PackedLinear::PackedLinear(const float* w, int n, int k, Precision p)
         q[static_cast<size_t>(o) * k + i] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
       }
     }
+  } else if (p == Precision::FP32) {
+    std::memcpy(src.get_data_handle(), w, sizeof(float) * static_cast<size_t>(n) * k);
   } else {
     f32_to_bf16_scalar(w, static_cast<uint16_t*>(src.get_data_handle()), static_cast<size_t>(n) * k);
   }

@@ -1,4 +1,4 @@
-// Reduced-precision GEMMs through oneDNN (Debian's libdnnl): bf16 (AMX / AVX512-BF16) and int8 (AMX / VNNI).
+// GEMMs on prepacked weights through oneDNN (Debian's libdnnl): fp32 (AVX-512), bf16 (AMX / AVX512-BF16), int8 (AMX / VNNI).
 //
 // A PackedLinear holds one nn.Linear's weights converted and reordered once into oneDNN's blocked layout (shared,
 // immutable). A MatmulCache, one per Session, owns the oneDNN primitives for each (weights, M) it has run; a
@@ -44,7 +44,7 @@ class MatmulCache {
   MatmulCache(MatmulCache&&) noexcept;
   MatmulCache& operator=(MatmulCache&&) noexcept;
   /// y[m, n] = x[m, k] W^T (no bias: callers add it in their fp32 epilogue, as the fp32 path does).
-  /// BF16: `x` holds bf16 (uint16_t) rows. INT8: `x` holds int8 rows quantised per row, x_real = row_scale[r] * x;
+  /// FP32: `x` holds f32 rows. BF16: `x` holds bf16 (uint16_t) rows. INT8: `x` holds int8 rows quantised per row, x_real = row_scale[r] * x;
   /// the int32 products are rescaled by row_scale[r] * weight_scale[n]. Single-threaded on the caller.
   void run(const PackedLinear& w, const void* x, size_t m, float* y, const float* row_scale = nullptr);
 

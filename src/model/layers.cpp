@@ -104,6 +104,8 @@ void gemm_chunk(const float* x, size_t m, const Linear& l, const kernels::Packed
   if (!packed) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), l.out, l.in, 1.0f, x, l.in, l.w, l.in, 0.0f, y,
                 l.out);
+  } else if (packed->precision() == Precision::FP32) {
+    s.matmuls[worker].run(*packed, x, m, y);
   } else if (packed->precision() == Precision::BF16) {
     auto& buf = s.lowp[worker];
     buf.resize(m * k * 2);

@@ -25,8 +25,14 @@ void Architecture::register_linear(Linear& l) {
   linears_.push_back(&l);
 }
 
+bool Architecture::packs_fp32() const {
+  size_t floats = 0;
+  for (const Linear* l : linears_) floats += static_cast<size_t>(l->out) * static_cast<size_t>(l->in);
+  return floats * sizeof(float) <= kPackFp32MaxBytes;
+}
+
 const std::vector<std::unique_ptr<kernels::PackedLinear>>* Architecture::packs(Precision p) const {
-  if (p == Precision::FP32) return nullptr;
+  if (p == Precision::FP32 && !packs_fp32()) return nullptr;
   std::lock_guard<std::mutex> lock(pack_mu_);
   auto& slot = packs_[static_cast<int>(p)];
   if (!slot) {
@@ -38,8 +44,9 @@ const std::vector<std::unique_ptr<kernels::PackedLinear>>* Architecture::packs(P
 }
 
 const kernels::PackedLinear* Architecture::packed(const Linear& l, Precision p) const {
-  if (p == Precision::FP32 || l.slot < 0) return nullptr;
-  return (*packs(p))[static_cast<size_t>(l.slot)].get();
+  if (l.slot < 0) return nullptr;
+  const auto* v = packs(p);
+  return v ? (*v)[static_cast<size_t>(l.slot)].get() : nullptr;
 }
 
 std::string supported_model_types() {
