@@ -46,28 +46,6 @@ HWY_INLINE V Erf(D d, V x) {
   return hn::CopySign(y, x);
 }
 
-void SoftmaxRow(float* HWY_RESTRICT x, size_t n, float scale) {
-  const D d;
-  const V vs = hn::Set(d, scale);
-  V vmax = hn::Set(d, -HUGE_VALF);
-  for_each_vec(x, n, [&](V v, size_t i) {
-    v = hn::Mul(v, vs);
-    const auto m = hn::FirstN(d, n - i);
-    vmax = hn::Max(vmax, hn::IfThenElse(m, v, hn::Set(d, -HUGE_VALF)));
-    return v;
-  });
-  const V mx = hn::Set(d, hn::GetLane(hn::MaxOfLanes(d, vmax)));
-  V vsum = hn::Zero(d);
-  for_each_vec(x, n, [&](V v, size_t i) {
-    const auto m = hn::FirstN(d, n - i);
-    const V e = hn::IfThenElseZero(m, hn::Exp(d, hn::Sub(v, mx)));
-    vsum = hn::Add(vsum, e);
-    return e;
-  });
-  const V inv = hn::Set(d, 1.0f / hn::GetLane(hn::SumOfLanes(d, vsum)));
-  for_each_vec(x, n, [&](V v, size_t) { return hn::Mul(v, inv); });
-}
-
 // exp(x) for x <= 0 (softmax arguments after the max is subtracted): x clamped to -87 (exp is then below 1.7e-38,
 // the bf16 rounding's concern only), x = n ln2 + r with |r| <= ln2/2, exp(r) by its degree-6 Taylor polynomial
 // (relative error < 1.3e-7, below float's 6e-8 ulp scale twice over), 2^n put into the exponent bits.
@@ -87,6 +65,29 @@ HWY_INLINE V ExpNonPositive(D d, V x) {
   const auto e = hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127)));
   return hn::Mul(p, hn::BitCast(d, e));
 }
+
+void SoftmaxRow(float* HWY_RESTRICT x, size_t n, float scale) {
+  const D d;
+  const V vs = hn::Set(d, scale);
+  V vmax = hn::Set(d, -HUGE_VALF);
+  for_each_vec(x, n, [&](V v, size_t i) {
+    v = hn::Mul(v, vs);
+    const auto m = hn::FirstN(d, n - i);
+    vmax = hn::Max(vmax, hn::IfThenElse(m, v, hn::Set(d, -HUGE_VALF)));
+    return v;
+  });
+  const V mx = hn::Set(d, hn::GetLane(hn::MaxOfLanes(d, vmax)));
+  V vsum = hn::Zero(d);
+  for_each_vec(x, n, [&](V v, size_t i) {
+    const auto m = hn::FirstN(d, n - i);
+    const V e = hn::IfThenElseZero(m, ExpNonPositive(d, hn::Sub(v, mx)));
+    vsum = hn::Add(vsum, e);
+    return e;
+  });
+  const V inv = hn::Set(d, 1.0f / hn::GetLane(hn::SumOfLanes(d, vsum)));
+  for_each_vec(x, n, [&](V v, size_t) { return hn::Mul(v, inv); });
+}
+
 
 // Bits of v rounded to bf16 (nearest even, as f32_to_bf16; v finite), in the low half of each int32 lane.
 template <class DI>
