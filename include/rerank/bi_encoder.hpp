@@ -33,12 +33,18 @@ class BiEncoder {
   /// One embedding per text; when `encodings` is given it receives the tokens that were embedded.
   std::vector<std::vector<float>> encode(const std::vector<std::string>& texts, const EncodeOptions& options = {},
                                          std::vector<Encoding>* encodings = nullptr);
-  /// Embeds already-tokenized texts.
+  /// Embeds already-tokenized texts. Like sentence-transformers, the forward passes take the texts longest first
+  /// (batches of similar lengths); the output is in input order and does not depend on the batching.
   std::vector<std::vector<float>> encode_encoded(const std::vector<Encoding>& encodings);
+  /// The tokens encode() embeds for `texts` (prompt, truncation), on the calling thread. Unlike the rest of the
+  /// class this is thread-safe: it reads only the shared Model, so it may run while another thread encodes.
+  std::vector<Encoding> tokenize(const std::vector<std::string>& texts, const EncodeOptions& options = {}) const;
   size_t dimension() const;
   const Model& model() const { return *model_; }
 
  private:
+  const std::string* prompt(const EncodeOptions& options) const;  ///< null = the model's default prompt
+
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Session> session_;
   size_t batch_size_;

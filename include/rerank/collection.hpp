@@ -61,6 +61,12 @@ struct AddResult {
   size_t added = 0, replaced = 0, skipped = 0, passages = 0;
 };
 
+struct ReadProgress {
+  uint64_t bytes_read = 0;   ///< of the (compressed) file
+  uint64_t bytes_total = 0;  ///< file size
+  size_t documents = 0;
+};
+
 struct Hit {
   std::string doc_id;
   int64_t passage = 0;        ///< passage key in the collection
@@ -98,9 +104,20 @@ class Collection {
   /// Adds a batch in one transaction. Ids already present are skipped (SkipExisting) or replaced (Replace).
   /// Throws InputError for an empty id or a duplicate id within the batch.
   AddResult add(const std::vector<Document>& docs, AddMode mode = AddMode::SkipExisting);
+  /// What add_batches' source calls once per batch (read_documents' callback has this type).
+  using BatchSink = std::function<void(std::vector<Document>&, const ReadProgress&)>;
+  /// Adds the batches `source` produces, each in one transaction as add() does, pipelined: a second thread runs
+  /// `source` and prepares the next batch (chunking, BM25 analysis, tokenizing) while the current one is embedded
+  /// and written; at most two prepared batches wait, so memory stays bounded. Passages are stored in input order;
+  /// the embedder sees each batch's passages longest first. `on_commit(result, progress)` runs after each commit
+  /// with the source's progress for that batch. An exception from `source` (a malformed line) is thrown after every
+  /// batch before it was committed; one from the embedder, the database or `on_commit` stops the source. Either
+  /// way the collection holds whole batches, as after the same sequence of add() calls. Returns the totals.
+  AddResult add_batches(const std::function<void(const BatchSink&)>& source, AddMode mode = AddMode::SkipExisting,
+                        const std::function<void(const AddResult&, const ReadProgress&)>& on_commit = {});
   /// Embeds the passages that have no embedding yet (a collection first indexed without a bi-encoder, or an
   /// interrupted backfill) with the embedder set by set_embedder(), `batch` passages per transaction, so an
-  /// interrupted run keeps what it committed and resumes. Records the embedder on the first batch. Returns the
+  /// interrupted run keeps what it committed and resumes; the next batch is read and tokenized on a second thread. Records the embedder on the first batch. Returns the
   /// number embedded; `progress(done, total)` after each batch. Throws InputError without an embedder.
   size_t embed_missing(size_t batch = 256, const std::function<void(size_t, size_t)>& progress = {});
   /// Passages without an embedding.
@@ -137,12 +154,6 @@ class Collection {
 // ---- ingestion -------------------------------------------------------------------------------------------
 
 enum class DocumentFormat { Auto, JsonLines, Csv, Tsv, Text, Smart, Trec };
-
-struct ReadProgress {
-  uint64_t bytes_read = 0;   ///< of the (compressed) file
-  uint64_t bytes_total = 0;  ///< file size
-  size_t documents = 0;
-};
 
 /// Reads documents from a file in batches of `batch` and calls `on_batch`:
 ///  - JSON lines (.jsonl/.json/.ndjson, optionally .gz): `_id` or `id`, `text`, optional `title`, `metadata`;

@@ -60,6 +60,13 @@ struct Bm25Params {
 
 enum class EmbedKind { Query, Passage };
 
+/// Texts made ready for Embedder::embed_prepared (tokenized, for a local model). Embedders extend it.
+struct PreparedTexts {
+  virtual ~PreparedTexts() = default;
+  std::vector<std::string> texts;
+  EmbedKind kind = EmbedKind::Passage;
+};
+
 /// Turns texts into vectors. Implementations: a local bi-encoder (make_bi_encoder_embedder) and a remote
 /// OpenAI-compatible /v1/embeddings endpoint (make_embedder("openai:MODEL"), rerank/reranker.hpp).
 class Embedder {
@@ -74,6 +81,12 @@ class Embedder {
   virtual size_t window_tokens() const = 0;
   /// Number of model tokens of `text` (for chunking); the default counts whitespace-separated words.
   virtual size_t count_tokens(std::string_view text) const;
+  /// Two-stage embedding, so a pipeline can tokenize the next batch while this one is embedded: prepare() may run
+  /// on another thread concurrently with embed()/embed_prepared() (it only reads the model's tokenizer);
+  /// embed_prepared(p, items) embeds p's texts at `items` (in that order) and equals embed() of those texts.
+  /// Defaults: prepare keeps the texts, embed_prepared calls embed().
+  virtual std::unique_ptr<PreparedTexts> prepare(std::vector<std::string> texts, EmbedKind kind) const;
+  virtual std::vector<std::vector<float>> embed_prepared(const PreparedTexts& prepared, const std::vector<size_t>& items);
 };
 
 /// A local sentence-transformers bi-encoder directory as an Embedder.

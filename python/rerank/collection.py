@@ -59,6 +59,19 @@ class Collection:
                           "" if meta is None else (meta if isinstance(meta, str) else json.dumps(meta))))
         return self._c.add(batch, replace)
 
+    def add_files(self, paths: Union[str, os.PathLike, Iterable[Union[str, os.PathLike]]], *, format: str = "auto",
+                  batch_size: int = 256, replace: bool = False) -> dict[str, int]:
+        """Adds the documents of files as ``rerank index`` does (BEIR/JSON lines, CSV/TSV, SMART, TREC, plain text;
+        ``format`` forces one): one transaction per ``batch_size`` documents, the next batch read, chunked and
+        tokenized while the current one is embedded. An interruption (Ctrl-C, an error) keeps the whole batches
+        committed before it; calling again skips the ids already present (``replace=True`` replaces them)."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        files = [os.fspath(p) for p in paths]
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"Collection.add_files(): batch_size must be a positive int, got {batch_size!r}")
+        return self._c.add_files(files, format, batch_size, replace)
+
     def search(self, query: str, k: int = 50, retriever: str = "bm25",
                reranker: Union[None, str, CrossEncoder] = None, top_n: int = 5, *,
                per_passage: bool = False) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -62,12 +63,40 @@ class PyCollection {
       std::lock_guard<std::mutex> lock(mu_);
       r = collection_->add(batch, replace ? AddMode::Replace : AddMode::SkipExisting);
     }
+    return result_dict(r);
+  }
+
+  static nb::dict result_dict(const AddResult& r) {
     nb::dict d;
     d["added"] = r.added;
     d["replaced"] = r.replaced;
     d["skipped"] = r.skipped;
     d["passages"] = r.passages;
     return d;
+  }
+
+  /// Files (read_documents' formats) in batches of `batch`, one transaction each, pipelined as `rerank index`
+  /// (Collection::add_batches). Ctrl-C is checked after each commit: the collection keeps the whole batches.
+  nb::dict add_files(const std::vector<std::string>& files, const std::string& format, size_t batch, bool replace) {
+    const DocumentFormat fmt = parse_format(format);
+    if (batch == 0) throw InputError("batch_size must be at least 1");
+    for (const auto& f : files)
+      if (!std::filesystem::is_regular_file(f)) throw InputError(f + ": no such file");
+    AddResult r;
+    {
+      nb::gil_scoped_release unlocked;
+      std::lock_guard<std::mutex> lock(mu_);
+      r = collection_->add_batches(
+          [&](const Collection::BatchSink& sink) {
+            for (const auto& f : files) read_documents(f, fmt, batch, sink);
+          },
+          replace ? AddMode::Replace : AddMode::SkipExisting,
+          [](const AddResult&, const ReadProgress&) {
+            nb::gil_scoped_acquire gil;
+            if (PyErr_CheckSignals() != 0) throw nb::python_error();
+          });
+    }
+    return result_dict(r);
   }
 
   /// The final ranking as the CLI's --json items (rank, id, passage, score, first_stage_rank, first_stage_score)
@@ -183,6 +212,8 @@ void bind_collection(nb::module_& m) {
            nb::arg("bi_encoder") = "", nb::arg("threads") = 0, nb::arg("precision") = "fp32")
       .def("add", &PyCollection::add, nb::arg("documents"), nb::arg("replace") = false,
            "documents: (id, title, text, metadata JSON) tuples, one transaction")
+      .def("add_files", &PyCollection::add_files, nb::arg("files"), nb::arg("format") = "auto", nb::arg("batch_size") = 256,
+           nb::arg("replace") = false, "documents read from files, one transaction per batch, pipelined")
       .def("search", &PyCollection::search, nb::arg("query"), nb::arg("k") = 50, nb::arg("retriever") = "bm25",
            nb::arg("reranker").none() = nb::none(), nb::arg("max_length") = 0, nb::arg("top_n") = 5,
            nb::arg("per_passage") = false)

@@ -73,6 +73,25 @@ def test_dense_and_hybrid(tmp_path, bi_dir):
         plain.search("whales", retriever="sparse")
 
 
+def test_add_files_equals_add(tmp_path, bi_dir):
+    """add_files (pipelined, one transaction per batch) stores what add() of the same documents stores."""
+    a = rerank.Collection(tmp_path / "a", bi_encoder=bi_dir)
+    a.add(CORPUS)
+    b = rerank.Collection(tmp_path / "b", bi_encoder=bi_dir)
+    r = b.add_files(DATA / "retrieval" / "corpus.jsonl", batch_size=3)
+    assert r["added"] == len(CORPUS) and b.ids() == a.ids()
+    assert b.add_files([DATA / "retrieval" / "corpus.jsonl"])["skipped"] == len(CORPUS)
+    for retriever in ("bm25", "dense"):
+        ha = a.search("whales marine biology", k=10, retriever=retriever, top_n=10)
+        hb = b.search("whales marine biology", k=10, retriever=retriever, top_n=10)
+        assert [h["id"] for h in ha] == [h["id"] for h in hb]
+        assert [h["score"] for h in hb] == pytest.approx([h["score"] for h in ha], abs=1e-5)
+    with pytest.raises(rerank.InputError, match="no such file"):
+        b.add_files(tmp_path / "missing.jsonl")
+    with pytest.raises(ValueError, match="batch_size"):
+        b.add_files(DATA / "retrieval" / "corpus.jsonl", batch_size=0)
+
+
 @pytest.mark.parametrize("run", ["toy_a", "toy_b"])
 def test_evaluate_files_match_pytrec_eval(run):
     ref = json.loads((DATA / "eval" / f"{run}.reference.json").read_text())["metrics"]

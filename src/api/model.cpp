@@ -100,6 +100,14 @@ std::vector<model::Sequence> Session::encode(const std::vector<Encoding>& encodi
   return seqs;
 }
 
+std::vector<model::Sequence> Session::encode(const std::vector<const Encoding*>& encodings) {
+  std::vector<model::Sequence> seqs;
+  seqs.reserve(encodings.size());
+  for (const Encoding* e : encodings) seqs.push_back({e->ids.data(), e->type_ids.data(), e->ids.size()});
+  model_->impl().arch->encode(seqs, precision_, scratch_, *pool_);
+  return seqs;
+}
+
 void Session::classify(const std::vector<model::Sequence>& seqs, float* logits) const {
   model_->impl().arch->classify(seqs, scratch_, logits);
 }

@@ -33,6 +33,8 @@ class Session {
   /// `share`: let a decoder run the leading tokens consecutive inputs share once (the returned sequences are then
   /// the remaining parts, which classify() takes).
   std::vector<model::Sequence> encode(const std::vector<Encoding>& encodings, size_t begin, size_t end, bool share = false);
+  /// Runs the encoder on the given encodings (in that order); hidden states are left in scratch().
+  std::vector<model::Sequence> encode(const std::vector<const Encoding*>& encodings);
   /// The model's classification head over the last encode(): logits [n, num_labels].
   void classify(const std::vector<model::Sequence>& seqs, float* logits) const;
   /// sentence-transformers pooling (+ Normalize) over the last encode(): [n, embedding_dim].

@@ -1,10 +1,7 @@
-// Collection storage: opening/creating (format check), add/remove/get, optimize (see collection_impl.hpp).
+// Collection storage: opening/creating (format check), remove/get, optimize (see collection_impl.hpp); adding
+// documents and embeddings is ingest.cpp.
 #include <algorithm>
-#include <tuple>
-#include <map>
-#include <unordered_set>
 
-#include "collection/chunker.hpp"
 #include "collection/collection_impl.hpp"
 #include "rerank/error.hpp"
 
@@ -193,210 +190,8 @@ std::shared_ptr<Embedder> Collection::embedder() const { return impl_->embedder;
 
 // ---- add / remove ----------------------------------------------------------------------------------------
 
-AddResult Collection::add(const std::vector<Document>& docs, AddMode mode) {
-  Impl& m = *impl_;
-  m.refresh();
-  AddResult res;
-  {
-    std::unordered_set<std::string> seen;
-    for (const auto& d : docs) {
-      if (d.id.empty()) throw InputError("document with an empty id");
-      if (!seen.insert(d.id).second) throw InputError("document id \"" + d.id + "\" appears twice in one batch");
-    }
-  }
-  // Which documents are new, which replace existing ones.
-  std::vector<const Document*> todo;
-  std::vector<int64_t> replaced_dids;
-  {
-    sql::Stmt q(m.db, "SELECT did FROM documents WHERE id = ?");
-    for (const auto& d : docs) {
-      q.bind(1, d.id);
-      bool exists = q.step();
-      int64_t did = exists ? q.i64(0) : 0;
-      q.reset();
-      if (exists && mode == AddMode::SkipExisting) {
-        ++res.skipped;
-        continue;
-      }
-      if (exists) replaced_dids.push_back(did);
-      todo.push_back(&d);
-    }
-  }
-  if (todo.empty()) return res;
-
-  // Chunking settings, resolved on the first add.
-  Embedder* emb = m.embedder.get();
-  if (!m.embedder_identity.empty() && !emb)
-    throw InputError("collection " + m.dir.string() + " stores embeddings from " + m.embedder_identity +
-                     ": adding documents needs that embedder (--bi-encoder)");
-  if (emb && m.embedder_identity.empty() && m.live_count > 0)
-    throw InputError("collection " + m.dir.string() + " was indexed without embeddings: embed its passages first "
-                     "(Collection::embed_missing; `rerank index --collection DIR --bi-encoder MODEL` does it)");
-  bool resolve = m.chunk_unit.empty();
-  if (resolve) {
-    m.chunk_unit = emb ? "model" : "words";
-    if (!m.chunk_size) m.chunk_size = emb && emb->window_tokens() ? emb->window_tokens() : 512;
-    if (!m.chunk_overlap) m.chunk_overlap = m.chunk_size / 8;
-  }
-  auto count = [&](std::string_view t) -> size_t {
-    return m.chunk_unit == "model" && emb ? emb->count_tokens(t) : collection::count_words(t);
-  };
-
-  struct P {
-    size_t doc;
-    uint32_t ord;
-    size_t start, end;
-    std::string text;
-    std::vector<std::string> terms;
-  };
-  std::vector<P> ps;
-  for (size_t i = 0; i < todo.size(); ++i) {
-    const Document& d = *todo[i];
-    std::string prefix = d.title.empty() ? "" : d.title + " ";
-    std::vector<collection::Chunk> chunks{{0, d.text.size()}};
-    if (!m.options.chunk.disabled && count(prefix + d.text) > m.chunk_size) {
-      size_t budget = m.chunk_size - std::min(count(prefix), m.chunk_size / 2);
-      chunks = collection::chunk_text(d.text, budget, m.chunk_overlap, count);
-    }
-    for (size_t c = 0; c < chunks.size(); ++c) {
-      P p{i, static_cast<uint32_t>(c), chunks[c].start, chunks[c].end, prefix + d.text.substr(chunks[c].start, chunks[c].end - chunks[c].start), {}};
-      p.terms = m.analyzer.analyze(p.text);
-      ps.push_back(std::move(p));
-    }
-  }
-  // Embeddings (before the write transaction, which stays short).
-  std::vector<std::vector<float>> vecs;
-  if (emb) {
-    std::vector<std::string> texts;
-    texts.reserve(ps.size());
-    for (const auto& p : ps) texts.push_back(p.text);
-    vecs = emb->embed(texts, EmbedKind::Passage);
-    if (vecs.size() != ps.size()) throw Error("embedder returned " + std::to_string(vecs.size()) + " vectors for " + std::to_string(ps.size()) + " passages");
-    for (auto& v : vecs) {
-      if (v.size() != emb->dimension()) throw Error("embedder returned a vector of dimension " + std::to_string(v.size()));
-      index::normalize(v);
-    }
-  }
-
-  std::vector<int64_t> dead;
-  std::vector<std::tuple<int64_t, int64_t, uint32_t, uint32_t>> added;  // pid, did, ord, length
-  std::vector<std::pair<int64_t, std::string>> new_docs;
-  {
-    sql::Transaction t(m.db);
-    if (resolve) {
-      m.set_meta("chunk.size", std::to_string(m.chunk_size));
-      m.set_meta("chunk.overlap", std::to_string(m.chunk_overlap));
-      m.set_meta("chunk.unit", m.chunk_unit);
-    }
-    if (emb && m.embedder_identity.empty()) {
-      m.set_meta("embedder", emb->identity());
-      m.set_meta("embedding.dim", std::to_string(emb->dimension()));
-    }
-    sql::Stmt dp(m.db, "SELECT pid FROM passages WHERE did = ?");
-    sql::Stmt del_p(m.db, "DELETE FROM passages WHERE did = ?");
-    sql::Stmt del_d(m.db, "DELETE FROM documents WHERE did = ?");
-    for (int64_t did : replaced_dids) {
-      dp.bind(1, did);
-      while (dp.step()) dead.push_back(dp.i64(0));
-      dp.reset();
-      del_p.bind(1, did).exec();
-      del_d.bind(1, did).exec();
-    }
-    sql::Stmt ins_d(m.db, "INSERT INTO documents(id, title, text, metadata) VALUES(?, ?, ?, ?)");
-    sql::Stmt ins_p(m.db, "INSERT INTO passages(did, ord, start, end, length, embedding) VALUES(?, ?, ?, ?, ?, ?)");
-    std::vector<int64_t> dids(todo.size());
-    for (size_t i = 0; i < todo.size(); ++i) {
-      const Document& d = *todo[i];
-      ins_d.bind(1, d.id).bind(2, d.title).bind(3, d.text);
-      if (d.metadata.empty()) ins_d.bind_null(4); else ins_d.bind(4, d.metadata);
-      ins_d.exec();
-      dids[i] = sqlite3_last_insert_rowid(m.db.handle());
-      new_docs.emplace_back(dids[i], d.id);
-    }
-    std::map<std::string, std::vector<std::pair<int64_t, uint32_t>>> inv;
-    for (size_t j = 0; j < ps.size(); ++j) {
-      const P& p = ps[j];
-      ins_p.bind(1, dids[p.doc]).bind(2, static_cast<int64_t>(p.ord)).bind(3, static_cast<int64_t>(p.start))
-          .bind(4, static_cast<int64_t>(p.end)).bind(5, static_cast<int64_t>(p.terms.size()));
-      if (emb) ins_p.bind_blob(6, std::string_view(reinterpret_cast<const char*>(vecs[j].data()), vecs[j].size() * sizeof(float)));
-      else ins_p.bind_null(6);
-      ins_p.exec();
-      int64_t pid = sqlite3_last_insert_rowid(m.db.handle());
-      added.emplace_back(pid, dids[p.doc], p.ord, static_cast<uint32_t>(p.terms.size()));
-      std::map<std::string_view, uint32_t> tf;
-      for (const auto& term : p.terms) ++tf[term];
-      for (const auto& [term, n] : tf) inv[std::string(term)].emplace_back(pid, n);
-    }
-    int64_t seg = m.db.scalar("SELECT coalesce(max(seg), 0) + 1 FROM postings");
-    sql::Stmt ins_t(m.db, "INSERT INTO postings(term, seg, data) VALUES(?, ?, ?)");
-    for (const auto& [term, list] : inv) ins_t.bind(1, term).bind(2, seg).bind_blob(3, index::encode_postings(list)).exec();
-    t.commit();
-  }
-  // The commit succeeded: update the in-memory view.
-  if (emb && m.embedder_identity.empty()) m.embedder_identity = emb->identity(), m.dim = emb->dimension();
-  for (int64_t p : dead) m.kill_passage(p);
-  for (int64_t did : replaced_dids) m.doc_id.erase(did);
-  for (auto& [did, id] : new_docs) m.doc_id.emplace(did, id);
-  for (auto& [p, d, o, l] : added) m.append_passage(p, d, o, l);
-  m.cache.clear();
-  m.vectors.reset();
-  m.mark_written();
-  res.added = todo.size() - replaced_dids.size();
-  res.replaced = replaced_dids.size();
-  res.passages = ps.size();
-  return res;
-}
-
 size_t Collection::missing_embeddings() const {
   return static_cast<size_t>(impl_->db.scalar("SELECT count(*) FROM passages WHERE embedding IS NULL"));
-}
-
-size_t Collection::embed_missing(size_t batch, const std::function<void(size_t, size_t)>& progress) {
-  Impl& m = *impl_;
-  m.refresh();
-  Embedder* emb = m.embedder.get();
-  if (!emb) throw InputError("embedding the passages of " + m.dir.string() + " needs an embedder (--bi-encoder)");
-  if (batch == 0) batch = 1;
-  std::vector<int64_t> todo;
-  {
-    sql::Stmt s(m.db, "SELECT pid FROM passages WHERE embedding IS NULL ORDER BY pid");
-    while (s.step()) todo.push_back(s.i64(0));
-  }
-  if (todo.empty()) return 0;
-  const size_t dim = emb->dimension();
-  if (m.dim && m.dim != dim)
-    throw InputError("collection " + m.dir.string() + " holds " + std::to_string(m.dim) + "-d embeddings, the embedder gives " +
-                     std::to_string(dim));
-  size_t done = 0;
-  for (size_t i = 0; i < todo.size(); i += batch) {
-    const size_t n = std::min(batch, todo.size() - i);
-    std::vector<std::string> texts;
-    texts.reserve(n);
-    for (size_t j = 0; j < n; ++j) texts.push_back(passage_text(todo[i + j]));
-    auto vecs = emb->embed(texts, EmbedKind::Passage);
-    if (vecs.size() != n) throw Error("embedder returned " + std::to_string(vecs.size()) + " vectors for " + std::to_string(n) + " passages");
-    for (auto& v : vecs) {
-      if (v.size() != dim) throw Error("embedder returned a vector of dimension " + std::to_string(v.size()));
-      index::normalize(v);
-    }
-    sql::Transaction t(m.db);
-    if (m.embedder_identity.empty()) {
-      m.set_meta("embedder", emb->identity());
-      m.set_meta("embedding.dim", std::to_string(dim));
-    }
-    sql::Stmt up(m.db, "UPDATE passages SET embedding = ? WHERE pid = ? AND embedding IS NULL");
-    for (size_t j = 0; j < n; ++j)
-      up.bind_blob(1, std::string_view(reinterpret_cast<const char*>(vecs[j].data()), vecs[j].size() * sizeof(float)))
-          .bind(2, todo[i + j])
-          .exec();
-    t.commit();
-    if (m.embedder_identity.empty()) m.embedder_identity = emb->identity(), m.dim = dim;
-    done += n;
-    if (progress) progress(done, todo.size());
-  }
-  m.vectors.reset();
-  m.mark_written();
-  return done;
 }
 
 size_t Collection::remove(const std::vector<std::string>& ids) {
@@ -489,15 +284,23 @@ std::vector<std::string> Collection::ids() const {
   return out;
 }
 
-std::string Collection::passage_text(int64_t passage) const {
-  sql::Stmt s(impl_->db,
-              "SELECT d.title, substr(CAST(d.text AS BLOB), p.start + 1, p.end - p.start) FROM passages p "
-              "JOIN documents d ON d.did = p.did WHERE p.pid = ?");
+const char* const Collection::Impl::kPassageTextSql =
+    "SELECT d.title, substr(CAST(d.text AS BLOB), p.start + 1, p.end - p.start) FROM passages p "
+    "JOIN documents d ON d.did = p.did WHERE p.pid = ?";
+
+std::string Collection::Impl::passage_text(sql::Stmt& s, int64_t passage, const fs::path& dir) {
   s.bind(1, passage);
-  if (!s.step()) throw InputError("no passage " + std::to_string(passage) + " in " + impl_->dir.string());
+  if (!s.step()) throw InputError("no passage " + std::to_string(passage) + " in " + dir.string());
   std::string title = s.text(0);
   std::string_view chunk = s.blob(1);
-  return title.empty() ? std::string(chunk) : title + " " + std::string(chunk);
+  std::string out = title.empty() ? std::string(chunk) : title + " " + std::string(chunk);
+  s.reset();
+  return out;
+}
+
+std::string Collection::passage_text(int64_t passage) const {
+  sql::Stmt s(impl_->db, Impl::kPassageTextSql);
+  return Impl::passage_text(s, passage, impl_->dir);
 }
 
 CollectionStats Collection::stats() const {

@@ -57,6 +57,9 @@ struct Collection::Impl {
   void append_passage(int64_t p, int64_t d, uint32_t ord, uint32_t len);
   void kill_passage(int64_t p);
   std::string meta(const std::string& key, const std::string& fallback = "");
+  /// A passage's text ("title chunk") with `s` prepared from kPassageTextSql (on any connection).
+  static const char* const kPassageTextSql;
+  static std::string passage_text(sql::Stmt& s, int64_t passage, const std::filesystem::path& dir);
   void set_meta(const std::string& key, const std::string& value);
 };
 

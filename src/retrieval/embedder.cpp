@@ -10,7 +10,25 @@ namespace rerank {
 
 size_t Embedder::count_tokens(std::string_view text) const { return collection::count_words(text); }
 
+std::unique_ptr<PreparedTexts> Embedder::prepare(std::vector<std::string> texts, EmbedKind kind) const {
+  auto p = std::make_unique<PreparedTexts>();
+  p->texts = std::move(texts);
+  p->kind = kind;
+  return p;
+}
+
+std::vector<std::vector<float>> Embedder::embed_prepared(const PreparedTexts& prepared, const std::vector<size_t>& items) {
+  std::vector<std::string> texts;
+  texts.reserve(items.size());
+  for (size_t i : items) texts.push_back(prepared.texts.at(i));
+  return embed(texts, prepared.kind);
+}
+
 namespace {
+
+struct TokenizedTexts : PreparedTexts {
+  std::vector<Encoding> encodings;
+};
 
 class BiEncoderEmbedder : public Embedder {
  public:
@@ -30,6 +48,22 @@ class BiEncoderEmbedder : public Embedder {
     return model_->info().max_length > special ? model_->info().max_length - special : model_->info().max_length;
   }
   size_t count_tokens(std::string_view text) const override { return model_->tokenizer().tokenize(text).size(); }
+  std::unique_ptr<PreparedTexts> prepare(std::vector<std::string> texts, EmbedKind kind) const override {
+    auto p = std::make_unique<TokenizedTexts>();
+    p->encodings = encoder_.tokenize(texts);
+    for (auto& e : p->encodings) e.tokens.clear();  // the strings are not needed to embed
+    p->texts = std::move(texts);
+    p->kind = kind;
+    return p;
+  }
+  std::vector<std::vector<float>> embed_prepared(const PreparedTexts& prepared, const std::vector<size_t>& items) override {
+    const auto* t = dynamic_cast<const TokenizedTexts*>(&prepared);
+    if (!t) return Embedder::embed_prepared(prepared, items);
+    std::vector<Encoding> encs;
+    encs.reserve(items.size());
+    for (size_t i : items) encs.push_back(t->encodings.at(i));
+    return encoder_.encode_encoded(encs);
+  }
 
  private:
   std::shared_ptr<const Model> model_;
