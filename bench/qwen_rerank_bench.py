@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""Qwen3-Reranker speed: `rerank bench` (prefix sharing on/off, fp32/bf16) vs PyTorch transformers (bf16, fp32).
+"""Qwen3-Reranker speed: `rerank bench` (prefix sharing on/off, fp32/bf16/int8) vs PyTorch transformers (bf16, fp32).
 
     /work/venv5/bin/python bench/qwen_rerank_bench.py --cli build/rerank [--threads 2] [--queries 2]
 
-A random-weight Qwen3ForCausalLM in the real Qwen3-0.6B shape (hidden 1024, 28 layers, 16 heads / 8 KV heads,
-head_dim 128, intermediate 3072, vocab 151936, tied lm_head; BF16 safetensors, ~1.2 GB) is written once to
+A random-weight Qwen3ForCausalLM in the real Qwen3-Reranker-0.6B shape (hidden 1024, 28 layers, 16 heads / 8 KV
+heads, head_dim 128, intermediate 3072, vocab 151669, tied lm_head; BF16 safetensors, ~1.2 GB) is written once to
 --model-dir with the byte-level BPE tokenizer of tests/data/qwen (the ids it produces are a subset of the vocab).
 Workload: --queries queries x 20 candidates of ~300 tokens, formatted with the Qwen3-Reranker template of the model
 card. PyTorch runs the model card's code (left padding, one batch of 20 per query, logits[:, -1] of yes/no);
-ours runs `rerank bench` on the same pairs. Prints pairs/s and peak resident memory of each, and the max |P(yes)|
-difference between ours (fp32) and PyTorch fp32. Random weights: the speed is that of the real model, the scores are
-meaningless.
+ours runs `rerank bench` on the same pairs. Prints pairs/s and peak resident memory of each, the load average
+before and after, and each configuration's fidelity against PyTorch fp32 and against ours fp32: max |P(yes)|
+difference, mean Spearman rank correlation over the queries' candidate lists and mean top-5 overlap. Random
+weights: the speed is that of the real model; the scores only show that reduced precisions keep the ranking.
+`--memory` instead prints the peak resident memory of `rerank bench` on one short pair per precision (the weights
+as held at that precision, little activation memory).
 """
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ def make_model(d: str) -> None:
 
     if os.path.exists(os.path.join(d, "config.json")):
         return
-    cfg = Qwen3Config(vocab_size=151936, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
+    cfg = Qwen3Config(vocab_size=151669, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,
                       num_attention_heads=16, num_key_value_heads=8, head_dim=128, max_position_embeddings=40960,
                       rms_norm_eps=1e-6, tie_word_embeddings=True, pad_token_id=900,
                       rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})
@@ -117,20 +120,54 @@ def ours(cli: str, d: str, wl_path: str, precision: str, share: bool, threads: i
     return out
 
 
+def fidelity(got: list[float], want: list[float], per_query: int) -> tuple[float, float, float]:
+    """max |diff|, mean Spearman (ties by order) and mean top-5 overlap over consecutive lists of per_query."""
+    def ranks(v):
+        order = sorted(range(len(v)), key=lambda i: v[i])
+        r = [0] * len(v)
+        for k, i in enumerate(order):
+            r[i] = k
+        return r
+    rhos, tops = [], []
+    for b in range(0, len(want), per_query):
+        g, w = got[b:b + per_query], want[b:b + per_query]
+        n = len(w)
+        rg, rw = ranks(g), ranks(w)
+        rhos.append(1 - 6 * sum((x - y) ** 2 for x, y in zip(rg, rw)) / (n * (n * n - 1)) if n > 1 else 1.0)
+        top = lambda v: set(sorted(range(n), key=lambda i: -v[i])[:5])
+        tops.append(len(top(g) & top(w)))
+    return (max(abs(a - b) for a, b in zip(got, want)), sum(rhos) / len(rhos), sum(tops) / len(tops))
+
+
+def memory(args) -> None:
+    wl_path = os.path.join(args.model_dir, "workload-one.jsonl")
+    with open(wl_path, "w") as f:
+        f.write(json.dumps({"query": "what is the capital of China?", "documents": ["Beijing is the capital."]}) + "\n")
+    print(f"peak resident memory of `rerank bench` on one pair ({args.threads} threads):")
+    for prec in ("fp32", "bf16", "int8"):
+        r = ours(args.cli, args.model_dir, wl_path, prec, True, args.threads, 1)
+        print(f"  {prec}: {r['peak_rss_mb']:.0f} MB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", default=os.path.join(REPO, "build", "rerank"))
-    ap.add_argument("--model-dir", default="/tmp/rerank-qwen3-0.6b-random")
+    ap.add_argument("--model-dir", default="/tmp/rerank-qwen3-reranker-0.6b-random")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--queries", type=int, default=2)
     ap.add_argument("--docs", type=int, default=20)
     ap.add_argument("--doc-words", type=int, default=300)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--skip-torch", action="store_true")
-    ap.add_argument("--ours", default="bf16+share,bf16,fp32+share,fp32",
+    ap.add_argument("--memory", action="store_true", help="only the peak RSS per precision on one short pair")
+    ap.add_argument("--ours", default="bf16+share,bf16,int8+share,fp32+share,fp32",
                     help="our configurations: precision[+share], comma-separated")
     args = ap.parse_args()
     make_model(args.model_dir)
+    if args.memory:
+        memory(args)
+        return
+    load0 = os.getloadavg()
     wl = workload(args.queries, args.docs, args.doc_words)
     wl_path = os.path.join(args.model_dir, "workload.jsonl")
     with open(wl_path, "w") as f:
@@ -149,16 +186,23 @@ def main() -> None:
                 sys.exit(r.stderr)
             rows.append(json.loads(r.stdout.strip().splitlines()[-1]))
     tokens = rows[0]["tokens"] if rows else 0
+    load1 = os.getloadavg()
     print(f"Qwen3-0.6B shape, {rows[0]['pairs']} pairs ({args.queries} queries x {args.docs}), {tokens} tokens, "
-          f"{args.threads} threads")
+          f"{args.threads} threads; load average {load0[0]:.1f} before, {load1[0]:.1f} after")
     print(f"{'system':36} {'pairs/s':>8} {'seconds':>8} {'peak RSS MB':>12}")
     for r in rows:
         print(f"{r['system']:36} {r['pairs_per_second']:8.2f} {r['seconds']:8.2f} {r['peak_rss_mb']:12.0f}")
+    for ref_name in ("transformers fp32", "rerank fp32 + prefix sharing"):
+        ref = next((r for r in rows if r["system"] == ref_name), None)
+        if not ref:
+            continue
+        print(f"fidelity against {ref_name}: max |P(yes) diff|, mean Spearman, mean top-5 overlap")
+        for r in rows:
+            if r is not ref:
+                d, rho, top = fidelity(r["scores"], ref["scores"], args.docs)
+                print(f"  {r['system']:36} {d:.2e}  {rho:.4f}  {top:.2f}/5")
     ref = next((r for r in rows if r["system"] == "transformers fp32"), None)
     if ref:
-        for r in rows:
-            d = max(abs(a - b) for a, b in zip(r["scores"], ref["scores"]))
-            print(f"max |P(yes) - transformers fp32| {r['system']}: {d:.2e}")
         for r in rows:
             print(f"speed vs transformers fp32, {r['system']}: {r['pairs_per_second'] / ref['pairs_per_second']:.2f}x")
 

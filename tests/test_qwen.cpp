@@ -9,8 +9,14 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <set>
+#include <tuple>
+#include <algorithm>
+#include <cstdio>
 
 #include "api/model_impl.hpp"
+#include "kernels/convert.hpp"
+#include "kernels/matmul_w8.hpp"
 #include "model/architecture.hpp"
 #include "model/config.hpp"
 #include "rerank/error.hpp"
@@ -218,6 +224,95 @@ TEST(Qwen, TruncationKeepsTemplate) {
   EXPECT_TRUE(std::equal(cut.ids.begin(), cut.ids.begin() + 100, full.ids.begin()));
 }
 
+// encode_scored_chunks (the server's max_tokens_per_doc / chunking): the document's tokens split out of the
+// template are exactly the model card's (one uncut input = encode_scored_pair, cut or not), windows cover the
+// document with the stated overlap, and every window keeps the template's head and suffix.
+TEST(Qwen, TemplateChunksEqualTheCardPath) {
+  for (const std::string name : {"qwen3-reranker", "qwen3-seqcls"}) {
+    auto model = rerank::Model::load(model_dir(name));
+    const auto& tok = model->tokenizer();
+    for (const json& c : goldens(name)) {
+      if (c["kind"] == "ce") continue;
+      const auto o = options_of(c);
+      const std::string q = c["query"], d = c["document"];
+      for (size_t max_len : {size_t{8192}, size_t{90}, size_t{110}}) {
+        const auto want = rerank::encode_scored_pair(*model, q, d, o, max_len);
+        const auto got = rerank::encode_scored_chunks(*model, q, d, o, max_len, 0, false, 0);
+        ASSERT_EQ(got.size(), 1u);
+        EXPECT_EQ(got[0].ids, want.ids) << name << " " << max_len << " " << d;
+        EXPECT_EQ(got[0].type_ids, want.type_ids);
+        if (max_len == 8192) {
+          EXPECT_EQ(want.ids, c["input_ids"].get<std::vector<int32_t>>()) << d;
+        }
+      }
+    }
+    std::string doc;
+    for (int i = 0; i < 120; ++i) doc += "token" + std::to_string(i) + " is here, ";
+    const auto doc_ids = tok.encode_ids(" " + doc);
+    rerank::PredictOptions o;
+    const auto whole = rerank::encode_scored_chunks(*model, "a query", doc, o, 100000, 0, false, 0);
+    const auto cut = rerank::encode_scored_chunks(*model, "a query", doc, o, 100000, 7, false, 0);
+    ASSERT_EQ(whole[0].ids.size(), cut[0].ids.size() + doc_ids.size() - 7) << name;
+    for (size_t overlap : {size_t{0}, size_t{5}}) {
+      const auto chunks = rerank::encode_scored_chunks(*model, "a query", doc, o, 160, 0, true, overlap);
+      ASSERT_GT(chunks.size(), 3u);
+      const size_t head = static_cast<size_t>(std::search(whole[0].ids.begin(), whole[0].ids.end(), doc_ids.begin(),
+                                                          doc_ids.begin() + 3) - whole[0].ids.begin());
+      const size_t tail = whole[0].ids.size() - head - doc_ids.size();
+      std::vector<int32_t> covered;
+      for (size_t k = 0; k < chunks.size(); ++k) {
+        const auto& ids = chunks[k].ids;
+        ASSERT_LE(ids.size(), 160u);
+        EXPECT_TRUE(std::equal(ids.begin(), ids.begin() + static_cast<long>(head), whole[0].ids.begin())) << k;
+        EXPECT_TRUE(std::equal(ids.end() - static_cast<long>(tail), ids.end(), whole[0].ids.end() - static_cast<long>(tail))) << k;
+        std::vector<int32_t> part(ids.begin() + static_cast<long>(head), ids.end() - static_cast<long>(tail));
+        if (k + 1 < chunks.size()) EXPECT_EQ(ids.size(), 160u) << "full windows";
+        if (k > 0) {  // the first `overlap` ids repeat the previous window's last ones
+          ASSERT_GE(covered.size(), overlap);
+          EXPECT_TRUE(std::equal(part.begin(), part.begin() + static_cast<long>(overlap), covered.end() - static_cast<long>(overlap)));
+          part.erase(part.begin(), part.begin() + static_cast<long>(overlap));
+        }
+        covered.insert(covered.end(), part.begin(), part.end());
+      }
+      EXPECT_EQ(covered, doc_ids) << name << " overlap " << overlap;
+    }
+    EXPECT_NE(rerank::test::error_of<rerank::InputError>([&] {
+                rerank::encode_scored_chunks(*model, std::string(400, 'q'), doc, o, 60, 0, true, 0);
+              }).find("leaves no room"),
+              std::string::npos);
+  }
+}
+
+// Long inputs (tests/data/qwen/golden_long.jsonl, scripts/reference/make_qwen_long.py): the model card's cut at the
+// model's max_position_embeddings, sentence-transformers 6's chat-template path (render, cut, suffix restored) at
+// 160 tokens and at its default max_length, and plain pairs (LongestFirst) at the default: ids identical, fp32
+// values within 1e-4; our default max_length is sentence-transformers'.
+TEST(Qwen, LongInputGoldens) {
+  auto model = rerank::Model::load(model_dir("qwen3-reranker"));
+  rerank::CrossEncoder ce(model, {.threads = 2});
+  std::map<std::string, size_t> count;
+  for (const json& c : rerank::test::read_jsonl(data("qwen/golden_long.jsonl"))) {
+    rerank::PredictOptions o;
+    o.template_name = c["kind"] == "ce-long" ? "none" : "auto";
+    o.max_length = c["max_length"];
+    const std::string q = c["query"], d = c["document"];
+    const auto enc = rerank::encode_scored_pair(*model, q, d, o, o.max_length);
+    EXPECT_EQ(enc.ids, c["input_ids"].get<std::vector<int32_t>>()) << c["kind"] << " " << o.max_length;
+    EXPECT_LE(enc.ids.size(), static_cast<size_t>(model->info().max_position_embeddings));
+    if (c["kind"] != "st-chat" || o.max_length != 160) {
+      EXPECT_EQ(o.max_length, model->info().max_length) << "the default max_length is sentence-transformers' (" << c["kind"] << ")";
+      o.max_length = 0;  // the default
+    }
+    auto p = ce.predict({{q, d}}, o);
+    EXPECT_EQ(p[0].encoding.ids, enc.ids);
+    expect_close(c["logits"], p[0].logits, c["kind"].get<std::string>() + " long");
+    ++count[c["kind"]];
+  }
+  EXPECT_EQ(count["card-long"], 2u);
+  EXPECT_EQ(count["st-chat"], 4u);
+  EXPECT_EQ(count["ce-long"], 2u);
+}
+
 TEST(Qwen, Bf16CloseToFp32) {
   auto model = rerank::Model::load(model_dir("qwen3-reranker"));
   rerank::CrossEncoder ce(model, {.threads = 2, .precision = rerank::Precision::BF16});
@@ -225,6 +320,98 @@ TEST(Qwen, Bf16CloseToFp32) {
     if (c["kind"] != "card") continue;
     auto p = ce.predict({{c["query"].get<std::string>(), c["document"].get<std::string>()}}, options_of(c));
     EXPECT_NEAR(p[0].scores[0], c["scores"][0].get<double>(), 0.03) << c["query"];
+  }
+}
+
+// The int8 weight-only product equals x_bf16 · dequant(W)^T in double (up to fp32 summation order), for shapes
+// with a partial column block, on a strided output.
+TEST(Qwen, Int8WeightOnlyKernelMatchesDequantised) {
+  for (auto [m, n, k] : {std::tuple{1, 5, 7}, std::tuple{37, 300, 64}, std::tuple{130, 513, 96}}) {
+    std::vector<float> w(static_cast<size_t>(n) * k), x(static_cast<size_t>(m) * k);
+    uint32_t st = 12345;
+    auto rnd = [&] { st = st * 1664525u + 1013904223u; return static_cast<float>(st >> 8) / 16777216.0f - 0.5f; };
+    for (float& v : w) v = rnd() * 0.1f;
+    w[3] = 0.9f;  // an outlier channel: its scale is larger, the others keep theirs
+    for (float& v : x) v = rnd() * 4.0f;
+    rerank::kernels::Int8WeightOnly q(w.data(), n, k);
+    std::vector<uint16_t> x16(x.size());
+    rerank::kernels::f32_to_bf16_scalar(x.data(), x16.data(), x.size());
+    const size_t ld = static_cast<size_t>(n) + 3;
+    std::vector<float> y(static_cast<size_t>(m) * ld, -7.0f);
+    q.run(x16.data(), static_cast<size_t>(m), y.data(), ld);
+    for (int o = 0; o < n; ++o) {
+      for (int i = 0; i < k; ++i) ASSERT_NEAR(q.weight(o, i), w[static_cast<size_t>(o) * k + i], 0.5 * 0.9 / 127 + 1e-7);
+    }
+    for (int r = 0; r < m; ++r) {
+      for (int o = 0; o < n; ++o) {
+        double want = 0.0, mag = 0.0;
+        for (int i = 0; i < k; ++i) {
+          const double xv = rerank::model::bf16_to_f32(x16[static_cast<size_t>(r) * k + i]);
+          want += xv * q.weight(o, i);
+          mag += std::fabs(xv * q.weight(o, i));
+        }
+        ASSERT_NEAR(y[static_cast<size_t>(r) * ld + o], want, 1e-5 * mag + 1e-6) << m << "x" << n << "x" << k << " " << r << "," << o;
+      }
+      for (size_t o = static_cast<size_t>(n); o < ld; ++o) ASSERT_EQ(y[static_cast<size_t>(r) * ld + o], -7.0f);
+    }
+  }
+}
+
+double spearman(const std::vector<float>& a, const std::vector<float>& b) {
+  auto ranks = [](const std::vector<float>& v) {
+    std::vector<size_t> idx(v.size());
+    for (size_t i = 0; i < v.size(); ++i) idx[i] = i;
+    std::sort(idx.begin(), idx.end(), [&](size_t x, size_t y) { return v[x] < v[y]; });
+    std::vector<double> r(v.size());
+    for (size_t i = 0; i < idx.size(); ++i) r[idx[i]] = static_cast<double>(i);
+    return r;
+  };
+  const auto ra = ranks(a), rb = ranks(b);
+  double d2 = 0.0;
+  for (size_t i = 0; i < ra.size(); ++i) d2 += (ra[i] - rb[i]) * (ra[i] - rb[i]);
+  const double n = static_cast<double>(a.size());
+  return 1.0 - 6.0 * d2 / (n * (n * n - 1.0));
+}
+
+// bf16 and int8 weight-only against the exact fp32 path on one query and 40 candidates (reranker fixture, model
+// card template): the scores stay within the stated distance and the ranking is kept (Spearman, top-5). Also
+// checks that the precisions can be built in any order on one loaded model (weights are built per precision).
+TEST(Qwen, ReducedPrecisionKeepsTheRanking) {
+  auto model = rerank::Model::load(model_dir("qwen3-reranker"));
+  std::vector<std::string> docs;
+  for (const json& c : goldens("qwen3-reranker")) docs.push_back(c["document"]);
+  const char* words[] = {"gravity", "capital", "river", "planet", "Beijing", "energy", "orbit", "water", "history", "light"};
+  for (int i = 0; docs.size() < 40; ++i) {
+    std::string d;
+    for (int j = 0; j < 6 + i % 9; ++j) d += std::string(words[(i * 7 + j * 3) % 10]) + (j % 4 == 3 ? ". " : " ");
+    docs.push_back(d);
+  }
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const std::string& d : docs) pairs.emplace_back("What is the capital of China and how does gravity work?", d);
+  auto scores = [&](rerank::Precision p) {
+    rerank::CrossEncoder ce(model, {.threads = 2, .precision = p});
+    std::vector<float> out;
+    for (const auto& pr : ce.predict(pairs)) out.push_back(pr.scores[0]);
+    return out;
+  };
+  const auto b16 = scores(rerank::Precision::BF16), i8 = scores(rerank::Precision::INT8), f32 = scores(rerank::Precision::FP32);
+  auto top5 = [](const std::vector<float>& v) {
+    std::vector<size_t> idx(v.size());
+    for (size_t i = 0; i < v.size(); ++i) idx[i] = i;
+    std::partial_sort(idx.begin(), idx.begin() + 5, idx.end(), [&](size_t a, size_t b) { return v[a] > v[b]; });
+    return std::set<size_t>(idx.begin(), idx.begin() + 5);
+  };
+  for (const auto& [name, got, max_diff] : {std::tuple{"bf16", &b16, 0.03}, std::tuple{"int8", &i8, 0.03}}) {
+    double worst = 0.0;
+    for (size_t i = 0; i < f32.size(); ++i) worst = std::max(worst, std::fabs(static_cast<double>((*got)[i]) - f32[i]));
+    const double rho = spearman(*got, f32);
+    const auto a = top5(*got), b = top5(f32);
+    size_t common = 0;
+    for (size_t i : a) common += b.count(i);
+    std::printf("%s vs fp32: max |P(yes) diff| %.4f, Spearman %.4f, top-5 overlap %zu/5\n", name, worst, rho, common);
+    EXPECT_LE(worst, max_diff) << name;
+    EXPECT_GE(rho, 0.9) << name;
+    EXPECT_GE(common, 4u) << name;
   }
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -152,6 +153,7 @@ TEST(QwenServer, RerankRoutesTemplateAndInstruction) {
     if (!c.contains("instruction")) docs.push_back(c["document"]);
   }
   ASSERT_GE(docs.size(), 1u);
+  auto want_short = [&] { return want[""][docs[0]]; };
   for (const std::string instr : {"", "Given a question, retrieve passages that answer it"}) {
     json body{{"query", q}, {"documents", docs}};
     if (!instr.empty()) body["instruction"] = instr;
@@ -170,9 +172,35 @@ TEST(QwenServer, RerankRoutesTemplateAndInstruction) {
   r = post("/v2/rerank", json{{"query", q}, {"documents", docs}, {"template", "chatml"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 422) << r->body;
-  r = post("/v2/rerank", json{{"query", q}, {"documents", docs}, {"max_tokens_per_doc", 10}});
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 422) << r->body;
+  // max_tokens_per_doc and chunking inside the template (encode_scored_chunks; tests/test_qwen.cpp checks its ids)
+  auto model = rerank::Model::load(dir("qwen3-reranker"));
+  rerank::CrossEncoder ce(model, {.threads = 1});
+  auto best_of = [&](const std::string& doc, size_t cap, bool chunking, size_t max_len) {
+    auto encs = rerank::encode_scored_chunks(*model, q, doc, {}, max_len, cap, chunking, o.chunk_overlap);
+    double best = -1e300;
+    for (const auto& p : ce.predict_encoded(encs)) best = std::max(best, static_cast<double>(p.logits[0]));
+    return std::pair{1.0 / (1.0 + std::exp(-best)), encs.size()};
+  };
+  const size_t max_len = model->info().max_length;
+  std::string long_doc;
+  for (int i = 0; long_doc.size() < 6 * max_len; ++i) long_doc += "passage " + std::to_string(i) + " about gravity. ";
+  for (const auto& [cap, chunking] : {std::pair{size_t{10}, false}, std::pair{size_t{100000}, false},
+                                      std::pair{size_t{0}, true}, std::pair{size_t{700}, true}}) {
+    json body{{"query", q}, {"documents", {docs[0], long_doc}}, {"chunking", chunking}};
+    if (cap) body["max_tokens_per_doc"] = cap;
+    r = post("/v2/rerank", body);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    const json out = json::parse(r->body);
+    for (const json& res : out["results"]) {
+      const size_t i = res["index"];
+      const auto [want, n] = best_of(i == 0 ? docs[0] : long_doc, cap ? cap : 1000000, chunking, max_len);
+      EXPECT_NEAR(res["relevance_score"].get<double>(), want, 1e-5) << cap << " " << chunking << " " << i;
+      if (i == 0 && cap != 10) EXPECT_NEAR(res["relevance_score"].get<double>(), want_short(), kTol);
+      if (i == 1 && chunking && cap == 0) EXPECT_GT(n, 1u) << "the long document is scored in several windows";
+      if (i == 1 && cap == 700) EXPECT_EQ(n, 1u) << "700 document tokens fit one window";
+    }
+  }
 }
 
 }  // namespace

@@ -51,6 +51,14 @@ bool uses_reranker_template(const Model& model, const PredictOptions& options);
 /// {query}\n", "<Document>: {doc}" + suffix) with LongestFirst. Otherwise Tokenizer::encode_pair.
 Encoding encode_scored_pair(const Model& model, std::string_view query, std::string_view document,
                             const PredictOptions& options, size_t max_length);
+/// The reranker template's inputs (uses_reranker_template must hold) for the document's first `doc_cap` tokens
+/// (0 = all; the tokens the document has after "<Document>:"), each at most `max_length` tokens:
+///  - chunking = false: one input, cut as encode_scored_pair cuts (equal to it when the document is not cut);
+///  - chunking = true: the document in windows of the tokens the template and query leave, consecutive windows
+///    sharing `overlap` tokens; a document scores as its best window. InputError when no token is left for it.
+std::vector<Encoding> encode_scored_chunks(const Model& model, std::string_view query, std::string_view document,
+                                           const PredictOptions& options, size_t max_length, size_t doc_cap, bool chunking,
+                                           size_t overlap);
 
 struct Prediction {
   std::vector<float> logits;  ///< raw classifier outputs, num_labels of them

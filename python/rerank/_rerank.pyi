@@ -46,7 +46,8 @@ class Model:
 
 class CrossEncoder:
     def __init__(self, model: Model, threads: int = 0, precision: str = "fp32") -> None: ...
-    def predict(self, pairs: list[tuple[str, str]], max_length: int = 0, batch_size: int = 32
+    def predict(self, pairs: list[tuple[str, str]], max_length: int = 0, batch_size: int = 32,
+                template_name: str = "auto", instruction: str = ""
                 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
     @property
     def threads(self) -> int: ...

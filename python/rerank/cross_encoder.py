@@ -21,7 +21,10 @@ class CrossEncoder:
 
     ``model_name_or_path`` is a model directory or a Hugging Face Hub id (``ORG/NAME``, pulled into the Hugging Face
     cache; a bare name means ``cross-encoder/NAME``). Extra keywords: ``precision`` ("fp32" exact, "bf16", "int8")
-    and ``threads`` (0/None: all cores). Arguments of sentence-transformers that rerank does not support raise
+    and ``threads`` (0/None: all cores); ``template`` ("auto": the Qwen3-Reranker template for Qwen3 rerankers, plain
+    pairs otherwise; "qwen3-reranker"; "none": query tokens then document tokens, as sentence-transformers
+    concatenates them) and ``instruction`` (the reranker template's instruction; None = the model card's default),
+    also per call in ``predict`` and ``rank``. Arguments of sentence-transformers that rerank does not support raise
     TypeError naming them.
 
     Threads: the GIL is released while pairs are tokenized and scored, so threads with their own CrossEncoder run in
@@ -40,7 +43,7 @@ class CrossEncoder:
                  model_card_data: Any = None, backend: str = "torch", num_labels: Optional[int] = None,
                  max_length: Optional[int] = None, activation_fn: Optional[Callable] = None,
                  keep_in_fp32_modules: Optional[list] = None, precision: str = "fp32",
-                 threads: Optional[int] = None) -> None:
+                 threads: Optional[int] = None, template: str = "auto", instruction: Optional[str] = None) -> None:
         where = "CrossEncoder()"
         c.reject_unsupported(where, dict(modules=modules, prompts=prompts, default_prompt_name=default_prompt_name,
                                          trust_remote_code=trust_remote_code, model_kwargs=model_kwargs,
@@ -50,6 +53,8 @@ class CrossEncoder:
                                          keep_in_fp32_modules=keep_in_fp32_modules), _INIT_DEFAULTS)
         c.check_device(where, device)
         self.precision = c.check_precision(precision)
+        self.template = _check_template(template)
+        self.instruction = _check_instruction(instruction)
         directory = c.resolve(model_name_or_path, default_org=self.default_huggingface_organization,
                               cache_folder=cache_folder, revision=revision, local_files_only=local_files_only,
                               token=token)
@@ -102,33 +107,40 @@ class CrossEncoder:
 
     def __repr__(self) -> str:
         return (f"rerank.CrossEncoder({self.model_name_or_path!r}, num_labels={self.num_labels}, "
-                f"max_length={self.max_length}, precision={self.precision!r}, threads={self.threads})")
+                f"max_length={self.max_length}, precision={self.precision!r}, threads={self.threads}, "
+                f"template={self.template!r})")
 
     # ---- predict / rank ----------------------------------------------------------------------------------------
     def predict(self, inputs: Union[Sequence[Pair], Pair], prompt_name: Optional[str] = None,
                 prompt: Optional[str] = None, batch_size: int = 32, show_progress_bar: Optional[bool] = None,
                 activation_fn: Optional[Callable] = None, apply_softmax: Optional[bool] = False,
                 convert_to_numpy: bool = True, convert_to_tensor: bool = False, device: Any = None,
-                pool: Any = None, chunk_size: Optional[int] = None, **kwargs: Any) -> Any:
+                pool: Any = None, chunk_size: Optional[int] = None, template: Optional[str] = None,
+                instruction: Optional[str] = None, **kwargs: Any) -> Any:
         """Scores of the pairs: float32 array (n,) for one-label models, (n, num_labels) otherwise; one pair in,
-        one score (or one row) out, as sentence-transformers."""
+        one score (or one row) out, as sentence-transformers. ``template`` / ``instruction``: as the constructor's,
+        for this call (None: the object's)."""
         where = "CrossEncoder.predict()"
         c.reject_extra_kwargs(where, kwargs)
         c.reject_unsupported(where, dict(prompt_name=prompt_name, prompt=prompt, convert_to_tensor=convert_to_tensor,
                                          pool=pool, chunk_size=chunk_size), _CALL_DEFAULTS)
         c.check_device(where, device)
         bs = c.check_batch_size(batch_size)
+        template = self.template if template is None else _check_template(template)
+        instruction = self.instruction if instruction is None else _check_instruction(instruction)
         singular = _is_singular(inputs)
         pairs = _pairs([inputs] if singular else list(inputs))
         if not pairs:
             scores = np.array([])
         else:
-            scores = self._score(pairs, bs, bool(show_progress_bar), activation_fn, apply_softmax)
+            scores = self._score(pairs, bs, bool(show_progress_bar), activation_fn, apply_softmax,
+                                 (template, instruction or ""))
         if not convert_to_numpy:
             scores = list(scores)
         return scores[0] if singular else scores
 
-    def _score(self, pairs: list, batch_size: int, progress: bool, activation_fn: Any, apply_softmax: Any) -> np.ndarray:
+    def _score(self, pairs: list, batch_size: int, progress: bool, activation_fn: Any, apply_softmax: Any,
+               template: tuple) -> np.ndarray:
         fn = self.activation_fn if activation_fn is None else activation_fn
         name = c.activation_name(fn)
         if isinstance(fn, str):
@@ -136,7 +148,7 @@ class CrossEncoder:
         native = name == self._model.activation  # the engine's own scores (computed in C++)
         parts = []
         for begin, end in c.chunks(len(pairs), batch_size, progress, "Batches"):
-            logits, scores = self._engine.predict(pairs[begin:end], self._max_length, batch_size)
+            logits, scores = self._engine.predict(pairs[begin:end], self._max_length, batch_size, *template)
             parts.append(scores if native else _apply(fn, name, logits))
         out = np.concatenate(parts) if len(parts) > 1 else parts[0]
         if self.num_labels == 1 and out.ndim > 1:
@@ -148,7 +160,8 @@ class CrossEncoder:
     def rank(self, query: str, documents: Sequence[str], top_k: Optional[int] = None, return_documents: bool = False,
              prompt_name: Optional[str] = None, prompt: Optional[str] = None, batch_size: int = 32,
              show_progress_bar: Optional[bool] = None, activation_fn: Optional[Callable] = None, device: Any = None,
-             pool: Any = None, chunk_size: Optional[int] = None) -> list[dict[str, Any]]:
+             pool: Any = None, chunk_size: Optional[int] = None, template: Optional[str] = None,
+             instruction: Optional[str] = None) -> list[dict[str, Any]]:
         """[{"corpus_id": i, "score": s(, "text": doc)}] sorted by score, highest first; top_k keeps the first k."""
         if self.num_labels != 1:
             raise ValueError("CrossEncoder.rank() only works for models with num_labels=1. "
@@ -156,7 +169,8 @@ class CrossEncoder:
         documents = list(documents)
         scores = self.predict([[query, d] for d in documents], prompt_name=prompt_name, prompt=prompt,
                               batch_size=batch_size, show_progress_bar=show_progress_bar, activation_fn=activation_fn,
-                              device=device, pool=pool, chunk_size=chunk_size).tolist()
+                              device=device, pool=pool, chunk_size=chunk_size, template=template,
+                              instruction=instruction).tolist()
         results: list[dict[str, Any]] = []
         for i, score in enumerate(scores):
             results.append({"corpus_id": i, "score": score})
@@ -164,6 +178,21 @@ class CrossEncoder:
                 results[-1]["text"] = documents[i]
         results = sorted(results, key=lambda x: x["score"], reverse=True)
         return results[:top_k]
+
+
+_TEMPLATES = ("auto", "qwen3-reranker", "none")
+
+
+def _check_template(template: Any) -> str:
+    if not isinstance(template, str) or template not in _TEMPLATES:
+        raise ValueError(f"template must be one of {', '.join(_TEMPLATES)}, got {template!r}")
+    return template
+
+
+def _check_instruction(instruction: Any) -> Optional[str]:
+    if instruction is not None and not isinstance(instruction, str):
+        raise TypeError(f"instruction must be a str or None, got {type(instruction).__name__}")
+    return instruction
 
 
 def _is_singular(inputs: Any) -> bool:

@@ -43,13 +43,18 @@ Matrix to_numpy(std::vector<float>&& data, size_t rows, size_t cols) {
 }
 
 /// (logits, scores), each (n, num_labels) float32; scores use the model's activation.
-nb::tuple predict(PyCrossEncoder& self, Pairs pairs, size_t max_length, long long batch_size) {
+nb::tuple predict(PyCrossEncoder& self, Pairs pairs, size_t max_length, long long batch_size, const std::string& template_name,
+                  const std::string& instruction) {
   const size_t bs = check_batch_size(batch_size);
+  PredictOptions options;
+  options.max_length = max_length;
+  options.template_name = template_name;
+  options.instruction = instruction;
   const size_t n = pairs.size(), nl = static_cast<size_t>(self.info().num_labels);
   std::vector<float> logits(n * nl), scores(n * nl);
   chunked(n, bs, self.mu(), [&](size_t begin, size_t end) {
     Pairs chunk(std::make_move_iterator(pairs.begin() + begin), std::make_move_iterator(pairs.begin() + end));
-    auto preds = self.at_batch_size(bs).predict(chunk, {max_length});
+    auto preds = self.at_batch_size(bs).predict(chunk, options);
     for (size_t i = 0; i < preds.size(); ++i) {
       std::copy(preds[i].logits.begin(), preds[i].logits.end(), logits.begin() + (begin + i) * nl);
       std::copy(preds[i].scores.begin(), preds[i].scores.end(), scores.begin() + (begin + i) * nl);
@@ -118,7 +123,9 @@ void bind_encoders(nb::module_& m) {
       .def(nb::init<const ModelHandle&, size_t, const std::string&>(), nb::arg("model"), nb::arg("threads") = 0,
            nb::arg("precision") = "fp32")
       .def("predict", &predict, nb::arg("pairs"), nb::arg("max_length") = 0, nb::arg("batch_size") = 32,
-           "(logits, scores): float32 arrays (n, num_labels); max_length 0 = the model's default")
+           nb::arg("template_name") = "auto", nb::arg("instruction") = "",
+           "(logits, scores): float32 arrays (n, num_labels); max_length 0 = the model's default; template_name "
+           "auto | qwen3-reranker | none and instruction as PredictOptions")
       .def_prop_ro("threads", &PyCrossEncoder::threads);
   nb::class_<PyBiEncoder>(m, "BiEncoder", "Embeds texts; calls on one object are serialized.")
       .def(nb::init<const ModelHandle&, size_t, const std::string&>(), nb::arg("model"), nb::arg("threads") = 0,

@@ -63,7 +63,7 @@ class Architecture {
     return seqs;
   }
   /// Builds the packed weights for `p` now (otherwise on first use). Thread-safe.
-  void prepare(Precision p) const { (void)packs(p); }
+  virtual void prepare(Precision p) const { (void)packs(p); }
 
  protected:
   /// Registers an encoder linear layer for packing (sets l.slot). Call while loading.

@@ -11,11 +11,19 @@
 // Prefix sharing: consecutive sequences of a batch that start with the same tokens (the reranker's system prompt,
 // instruction and query) run those tokens once; their keys and values are kept per layer and each sequence's own
 // tokens attend to them. Exact under causal attention.
+// Weights: the four matrices of a layer are built per precision on first use from the tensors as stored (a
+// BF16 checkpoint run in bf16 is packed from its bf16 values with no fp32 copy kept; fp32 copies exist only when
+// fp32 runs; int8 is weight-only: int8 weights with per-output-channel scales, bf16 activations), and the mapped
+// pages they came from are released from resident memory.
 #include <algorithm>
 #include <cblas.h>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <mutex>
 
+#include "kernels/convert.hpp"
+#include "kernels/matmul_w8.hpp"
 #include "kernels/simd.hpp"
 #include "model/config.hpp"
 #include "model/layers.hpp"
@@ -85,7 +93,9 @@ void configure_qwen(const nlohmann::json& c, const std::filesystem::path& file, 
   (void)read_qwen(c, file, info, qwen3);  // every unsupported field is reported when the config is read
 }
 
-// Packed weights of one rotary attention + SwiGLU layer.
+enum Mat { kQkv, kO, kGateUp, kDown, kMats };
+
+// Weights of one rotary attention + SwiGLU layer.
 struct Layer {
   const float* in_norm = nullptr;
   const float* post_norm = nullptr;
@@ -95,6 +105,10 @@ struct Layer {
   Linear o;        // [H, nh dh]
   Linear gate_up;  // [2 I, H]: gate rows then up rows
   Linear down;     // [H, I]
+  // the tensors each matrix is made of, as stored (row blocks of the fused ones), by Mat
+  std::vector<const TensorInfo*> src[kMats];
+  Linear& mat(int m) { return m == kQkv ? qkv : m == kO ? o : m == kGateUp ? gate_up : down; }
+  const Linear& mat(int m) const { return const_cast<Layer*>(this)->mat(m); }
 };
 
 // One packed forward pass: sequences (token runs) with their first position and the keys/values they also attend to
@@ -120,12 +134,19 @@ class Qwen final : public Architecture {
  public:
   Qwen(const nlohmann::json& c, const std::filesystem::path& file, const ModelInfo& info, const TensorStore& store, bool qwen3);
   void encode(const std::vector<Sequence>& seqs, Precision p, Scratch& s, ThreadPool& pool) const override;
+  void prepare(Precision p) const override;
   std::vector<Sequence> encode_shared(const std::vector<Sequence>& seqs, Precision p, Scratch& s,
                                       ThreadPool& pool) const override;
   void classify(const std::vector<Sequence>& seqs, const Scratch& s, float* logits) const override;
 
  private:
   void forward(const Pass& pass, Precision p, Scratch& s, ThreadPool& pool) const;
+  // y[rows] = x[rows] W^T of matrix `m` of layer `li` in precision p, then epilogue(r) per row
+  void linear(size_t li, int m, const float* x, size_t rows, float* y, Precision p, Scratch& s, ThreadPool& pool,
+              const std::function<void(size_t)>& epilogue) const;
+  // one chunk of `rows` rows of that product on one worker
+  void gemm(size_t li, int m, const float* x, size_t rows, float* y, Precision p, Scratch& s, size_t worker) const;
+  void mlp(size_t li, size_t T, Precision p, Scratch& s, ThreadPool& pool) const;
   void embed(const Pass& pass, Scratch& s, ThreadPool& pool) const;
   void rotate_and_norm(const Pass& pass, const Layer& L, Scratch& s, ThreadPool& pool) const;
   void attend(const Pass& pass, size_t layer, Scratch& s, ThreadPool& pool) const;
@@ -137,7 +158,12 @@ class Qwen final : public Architecture {
   QwenConfig cfg_;
   const TensorInfo* embed_ = nullptr;  // [V, H] as stored; rows converted on lookup
   const float* final_norm_ = nullptr;
-  std::vector<Layer> layers_;
+  mutable std::vector<Layer> layers_;  // Linear::w set when the fp32 weights are built
+  mutable std::mutex build_mu_;
+  mutable bool built_[3] = {false, false, false};                      // by Precision
+  mutable std::vector<std::vector<float>> f32_;                        // fp32 matrices that are copies
+  mutable std::vector<std::unique_ptr<kernels::PackedLinear>> bf16_;   // [layer * kMats + m]
+  mutable std::vector<std::unique_ptr<kernels::Int8WeightOnly>> int8_;
   std::vector<float> yes_no_;       // ForCausalLM: the lm_head rows of "yes" and "no" [2, H]
   Linear score_;                    // ForSequenceClassification
   std::vector<float> inv_freq_;     // [head_dim / 2]
@@ -153,23 +179,27 @@ Qwen::Qwen(const nlohmann::json& c, const std::filesystem::path& file, const Mod
   if (embed_->dtype != DType::F32 && embed_->dtype != DType::BF16 && embed_->dtype != DType::F16) {
     throw ModelError(embed_->file + ": tensor '" + embed_->name + "' has dtype " + embed_->dtype_name + " (F32, F16, BF16)");
   }
-  layers_.resize(static_cast<size_t>(info.num_layers));  // sized once: register_linear keeps pointers into it
-  auto fuse = [&](std::initializer_list<std::pair<std::string, int>> parts, int in, bool bias) {
+  layers_.resize(static_cast<size_t>(info.num_layers));
+  // a matrix made of row blocks (q/k/v, gate/up): the tensors are checked and kept; only biases are converted now
+  auto fuse = [&](std::vector<const TensorInfo*>& src, std::initializer_list<std::pair<std::string, int>> parts, int in,
+                  bool bias) {
     int out = 0;
     for (const auto& pr : parts) out += pr.second;
-    std::vector<float> w(static_cast<size_t>(out) * in), b(bias ? static_cast<size_t>(out) : 0);
+    std::vector<float> b(bias ? static_cast<size_t>(out) : 0);
     size_t row = 0;
     for (const auto& [name, n] : parts) {
-      auto wi = TensorStore::to_f32(ld.require(name + ".weight", {n, in}));
-      std::copy(wi.begin(), wi.end(), w.begin() + static_cast<ptrdiff_t>(row * in));
+      const TensorInfo& t = ld.require(name + ".weight", {n, in});
+      if (t.dtype != DType::F32 && t.dtype != DType::BF16 && t.dtype != DType::F16) {
+        throw ModelError(t.file + ": tensor '" + t.name + "' has dtype " + t.dtype_name + " (F32, F16, BF16)");
+      }
+      src.push_back(&t);
       if (bias) {
         auto bi = TensorStore::to_f32(ld.require(name + ".bias", {n}));
         std::copy(bi.begin(), bi.end(), b.begin() + static_cast<ptrdiff_t>(row));
       }
       row += static_cast<size_t>(n);
     }
-    owned_.push_back(std::move(w));
-    Linear l{owned_.back().data(), nullptr, out, in};
+    Linear l{nullptr, nullptr, out, in};
     if (bias) {
       owned_.push_back(std::move(b));
       l.b = owned_.back().data();
@@ -186,11 +216,10 @@ Qwen::Qwen(const nlohmann::json& c, const std::filesystem::path& file, const Mod
       L.q_norm = ld.f32(a + "q_norm.weight", {dh});
       L.k_norm = ld.f32(a + "k_norm.weight", {dh});
     }
-    L.qkv = fuse({{a + "q_proj", qd}, {a + "k_proj", kd}, {a + "v_proj", kd}}, h, cfg_.qkv_bias);
-    L.o = ld.linear(a + "o_proj", h, qd, cfg_.qwen3 && cfg_.qkv_bias);
-    L.gate_up = fuse({{p + ".mlp.gate_proj", im}, {p + ".mlp.up_proj", im}}, h, false);
-    L.down = ld.linear(p + ".mlp.down_proj", h, im, false);
-    for (Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) register_linear(*l);
+    L.qkv = fuse(L.src[kQkv], {{a + "q_proj", qd}, {a + "k_proj", kd}, {a + "v_proj", kd}}, h, cfg_.qkv_bias);
+    L.o = fuse(L.src[kO], {{a + "o_proj", h}}, qd, cfg_.qwen3 && cfg_.qkv_bias);
+    L.gate_up = fuse(L.src[kGateUp], {{p + ".mlp.gate_proj", im}, {p + ".mlp.up_proj", im}}, h, false);
+    L.down = fuse(L.src[kDown], {{p + ".mlp.down_proj", h}}, im, false);
   }
   ld.check_no_layer("layers." + std::to_string(info.num_layers) + ".input_layernorm.weight", info.num_layers);
   final_norm_ = ld.f32("norm.weight", {h});
@@ -213,6 +242,116 @@ Qwen::Qwen(const nlohmann::json& c, const std::filesystem::path& file, const Mod
   for (int j = 0; j < dh / 2; ++j) {
     inv_freq_.push_back(1.0f / std::pow(static_cast<float>(cfg_.theta), static_cast<float>(2 * j) / static_cast<float>(dh)));
   }
+}
+
+// The weights of precision p, built once from the stored tensors: fp32 matrices (in place for one aligned F32
+// tensor, else a converted copy), packed bf16, or int8 weight-only. One fp32 matrix exists at a time while
+// packing; the mapped pages read are released afterwards.
+void Qwen::prepare(Precision p) const {
+  std::lock_guard<std::mutex> lock(build_mu_);
+  if (built_[static_cast<int>(p)]) return;
+  if (p == Precision::BF16) bf16_.resize(layers_.size() * kMats);
+  if (p == Precision::INT8) int8_.resize(layers_.size() * kMats);
+  for (size_t li = 0; li < layers_.size(); ++li) {
+    Layer& L = layers_[li];
+    for (int m = 0; m < kMats; ++m) {
+      Linear& l = L.mat(m);
+      const auto& src = L.src[m];
+      const TensorInfo& t0 = *src[0];
+      if (p == Precision::FP32 && src.size() == 1 && t0.dtype == DType::F32 &&
+          reinterpret_cast<uintptr_t>(t0.data) % alignof(float) == 0) {
+        l.w = reinterpret_cast<const float*>(t0.data);
+        continue;
+      }
+      std::vector<float> w;
+      w.reserve(static_cast<size_t>(l.out) * static_cast<size_t>(l.in));
+      for (const TensorInfo* t : src) {
+        const auto v = TensorStore::to_f32(*t);
+        w.insert(w.end(), v.begin(), v.end());
+      }
+      if (p == Precision::FP32) {
+        f32_.push_back(std::move(w));
+        l.w = f32_.back().data();
+      } else if (p == Precision::BF16) {
+        bf16_[li * kMats + static_cast<size_t>(m)] = std::make_unique<kernels::PackedLinear>(w.data(), l.out, l.in, p);
+      } else {
+        int8_[li * kMats + static_cast<size_t>(m)] = std::make_unique<kernels::Int8WeightOnly>(w.data(), l.out, l.in);
+      }
+      for (const TensorInfo* t : src) TensorStore::release_pages(*t);
+    }
+  }
+  built_[static_cast<int>(p)] = true;
+}
+
+constexpr size_t kInt8Rows = 256;  // rows per int8 weight-only product: each widened weight block serves this many
+
+size_t rows_per_chunk(Precision p) { return p == Precision::INT8 ? kInt8Rows : kRowChunk; }
+
+void Qwen::gemm(size_t li, int m, const float* x, size_t rows, float* y, Precision p, Scratch& s, size_t worker) const {
+  const Linear& l = layers_[li].mat(m);
+  const size_t k = static_cast<size_t>(l.in), slot = li * kMats + static_cast<size_t>(m);
+  if (p == Precision::FP32) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), l.out, l.in, 1.0f, x, l.in, l.w, l.in, 0.0f,
+                y, l.out);
+    return;
+  }
+  auto& buf = s.lowp[worker];
+  buf.resize(rows * k * 2);
+  auto* x16 = reinterpret_cast<uint16_t*>(buf.data());
+  kernels::f32_to_bf16(x, x16, rows * k);
+  if (p == Precision::BF16) {
+    s.matmuls[worker].run(*bf16_[slot], x16, rows, y);
+  } else {
+    int8_[slot]->run(x16, rows, y, static_cast<size_t>(l.out));
+  }
+}
+
+void Qwen::linear(size_t li, int m, const float* x, size_t rows, float* y, Precision p, Scratch& s, ThreadPool& pool,
+                  const std::function<void(size_t)>& epilogue) const {
+  const Linear& l = layers_[li].mat(m);
+  const size_t k = static_cast<size_t>(l.in), n = static_cast<size_t>(l.out), chunk = rows_per_chunk(p);
+  pool.parallel_for(
+      rows,
+      [&](size_t b, size_t e, size_t worker) {
+        for (size_t c = b; c < e; c += chunk) {
+          const size_t mr = std::min(chunk, e - c);
+          gemm(li, m, x + c * k, mr, y + c * n, p, s, worker);
+          for (size_t r = c; r < c + mr; ++r) epilogue(r);
+        }
+      },
+      16);
+}
+
+// x += down(silu(gate) * up) of the normed rows s.norm, per worker and chunk of rows: the [rows, 2I] products never
+// exist whole (long inputs), a chunk's intermediate stays in cache.
+void Qwen::mlp(size_t li, size_t T, Precision p, Scratch& s, ThreadPool& pool) const {
+  const size_t H = static_cast<size_t>(info_.hidden_size), I = static_cast<size_t>(info_.intermediate_size);
+  const size_t chunk = rows_per_chunk(p);
+  pool.parallel_for(
+      T,
+      [&](size_t b, size_t e, size_t worker) {
+        auto& mid = s.chunk[worker];
+        mid.resize(chunk * 3 * I);
+        for (size_t c = b; c < e; c += chunk) {
+          const size_t mr = std::min(chunk, e - c);
+          float* gu = mid.data();
+          float* act = gu + chunk * 2 * I;
+          gemm(li, kGateUp, &s.norm[c * H], mr, gu, p, s, worker);
+          for (size_t r = 0; r < mr; ++r) {
+            const float* g = gu + r * 2 * I;
+            const float* u = g + I;
+            float* y = act + r * I;
+            for (size_t k = 0; k < I; ++k) y[k] = g[k] / (1.0f + std::exp(-g[k])) * u[k];
+          }
+          float* out = &s.tmp[c * H];
+          gemm(li, kDown, act, mr, out, p, s, worker);
+          for (size_t r = 0; r < mr; ++r) {
+            float* x = &s.x[(c + r) * H];
+            for (size_t k = 0; k < H; ++k) x[k] += out[r * H + k];
+          }
+        }
+      },
+      16);
 }
 
 void Qwen::embed(const Pass& pass, Scratch& s, ThreadPool& pool) const {
@@ -321,16 +460,16 @@ void Qwen::attend(const Pass& pass, size_t layer, Scratch& s, ThreadPool& pool) 
 }
 
 void Qwen::forward(const Pass& pass, Precision p, Scratch& s, ThreadPool& pool) const {
-  const size_t H = static_cast<size_t>(info_.hidden_size), I = static_cast<size_t>(info_.intermediate_size);
+  const size_t H = static_cast<size_t>(info_.hidden_size);
+  prepare(p);
   const size_t T = prepare_batch(pass.seqs, info_.vocab_size, 0, info_.max_sequence_length, s, pool);
   const size_t stride = qd() + 2 * kvd(), kd = kvd();
   const float eps = info_.layer_norm_eps;
   s.x.resize(T * H);
-  s.norm.resize(T * std::max(H, I));
+  s.norm.resize(T * H);
   s.qkv.resize(T * stride);
   s.ctx.resize(T * qd());
-  s.tmp.resize(T * std::max(H, I));
-  s.inter.resize(T * 2 * I);
+  s.tmp.resize(T * H);
   embed(pass, s, pool);
   auto rms_all = [&](const float* w, float* dst) {
     pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
@@ -340,7 +479,7 @@ void Qwen::forward(const Pass& pass, Precision p, Scratch& s, ThreadPool& pool) 
   for (size_t li = 0; li < layers_.size(); ++li) {
     const Layer& L = layers_[li];
     rms_all(L.in_norm, s.norm.data());
-    linear_rows(s.norm.data(), T, L.qkv, packed(L.qkv, p), s.qkv.data(), s, pool, [&](size_t r) {
+    linear(li, kQkv, s.norm.data(), T, s.qkv.data(), p, s, pool, [&](size_t r) {
       if (L.qkv.b) kernels::simd::bias_act_row(&s.qkv[r * stride], L.qkv.b, stride, kernels::Act::None);
     });
     rotate_and_norm(pass, L, s, pool);
@@ -350,15 +489,9 @@ void Qwen::forward(const Pass& pass, Precision p, Scratch& s, ThreadPool& pool) 
       if (li + 1 == layers_.size()) return;  // a prefix pass needs only the keys and values
     }
     attend(pass, li, s, pool);
-    linear_rows(s.ctx.data(), T, L.o, packed(L.o, p), s.tmp.data(), s, pool, residual_add_rows(s.x.data(), s.tmp.data(), L.o.b, H));
+    linear(li, kO, s.ctx.data(), T, s.tmp.data(), p, s, pool, residual_add_rows(s.x.data(), s.tmp.data(), L.o.b, H));
     rms_all(L.post_norm, s.norm.data());
-    linear_rows(s.norm.data(), T, L.gate_up, packed(L.gate_up, p), s.inter.data(), s, pool, [&](size_t r) {
-      const float* g = &s.inter[r * 2 * I];
-      const float* u = g + I;
-      float* y = &s.tmp[r * I];
-      for (size_t k = 0; k < I; ++k) y[k] = g[k] / (1.0f + std::exp(-g[k])) * u[k];
-    });
-    linear_rows(s.tmp.data(), T, L.down, packed(L.down, p), s.norm.data(), s, pool, residual_add_rows(s.x.data(), s.norm.data(), nullptr, H));
+    mlp(li, T, p, s, pool);
   }
   pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
     for (size_t r = b; r < e; ++r) rms_row(&s.x[r * H], &s.x[r * H], final_norm_, H, eps);

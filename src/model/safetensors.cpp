@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <limits>
 #include <set>
@@ -180,6 +183,13 @@ const TensorInfo& TensorStore::get(const std::string& name) const {
   auto it = tensors_.find(name);
   if (it == tensors_.end()) throw ModelError("safetensors: tensor '" + name + "' not found");
   return it->second;
+}
+
+void TensorStore::release_pages(const TensorInfo& t) {
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<uintptr_t>(t.data) + page - 1) / page * page;
+  const auto end = (reinterpret_cast<uintptr_t>(t.data) + t.nbytes) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);  // advice only: failure is harmless
 }
 
 std::vector<float> TensorStore::to_f32(const TensorInfo& t) {

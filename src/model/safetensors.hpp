@@ -43,6 +43,10 @@ class TensorStore {
 
   /// The tensor's values as float32 (converted from F16/BF16/F64 if needed). Throws ModelError for other dtypes.
   static std::vector<float> to_f32(const TensorInfo& t);
+  /// Drops the tensor's whole pages from this process's resident memory (madvise MADV_DONTNEED on the read-only
+  /// private mapping): after its values were converted or packed, they need not stay resident; a later read maps
+  /// them again from the file. No effect on the values.
+  static void release_pages(const TensorInfo& t);
 
  private:
   std::vector<std::unique_ptr<util::MappedFile>> files_;

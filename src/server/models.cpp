@@ -88,12 +88,17 @@ PairInputs make_pairs(const ServedModel& m, const std::string& query, const std:
     in.owner.push_back(owner);
   };
   if (uses_reranker_template(*m.model, opt.predict)) {  // the model card's template, cut as it cuts
-    if (opt.chunking || opt.max_tokens_per_doc)
-      throw ApiError(422, "model '" + m.name + "': max_tokens_per_doc and chunking are not supported with the "
-                              "qwen3-reranker template (the template cuts the document's end to the model's maximum)");
     for (size_t i = 0; i < documents.size(); ++i) {
       try {
-        add(encode_scored_pair(*m.model, query, documents[i], opt.predict, max_len), i);
+        if (!opt.chunking && !opt.max_tokens_per_doc) {
+          add(encode_scored_pair(*m.model, query, documents[i], opt.predict, max_len), i);
+          continue;
+        }
+        // the document's own tokens cut (max_tokens_per_doc) or windowed (chunking) inside the template
+        const size_t cap = opt.max_tokens_per_doc ? opt.max_tokens_per_doc : max_request_tokens;
+        for (Encoding& e : encode_scored_chunks(*m.model, query, documents[i], opt.predict, max_len, cap, opt.chunking,
+                                                opt.chunk_overlap))
+          add(std::move(e), i);
       } catch (const InputError& e) {
         throw ApiError(422, e.what());
       }
