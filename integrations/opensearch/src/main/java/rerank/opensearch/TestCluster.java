@@ -24,40 +24,31 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.stream.Collectors;
 
-import org.opensearch.Version;
 import org.opensearch.action.admin.cluster.health.ClusterHealthResponse;
-import org.opensearch.analysis.common.CommonAnalysisModulePlugin;
+import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.cluster.health.ClusterHealthStatus;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.common.unit.TimeValue;
-import org.opensearch.env.Environment;
 import org.opensearch.node.InternalSettingsPreparer;
 import org.opensearch.node.Node;
-import org.opensearch.painless.PainlessModulePlugin;
+import org.opensearch.painless.PainlessPlugin;
 import org.opensearch.plugins.Plugin;
-import org.opensearch.plugins.PluginInfo;
-import org.opensearch.transport.Netty4ModulePlugin;
+import org.opensearch.transport.Netty4Plugin;
 
 public final class TestCluster {
     /** A Node with classpath plugins (what the distribution loads from modules/). */
     static final class ClasspathNode extends Node {
         ClasspathNode(Settings settings, Collection<Class<? extends Plugin>> plugins) {
             super(InternalSettingsPreparer.prepareEnvironment(settings, Collections.emptyMap(), null, () -> settings.get("node.name")),
-                plugins.stream().map(TestCluster::info).collect(Collectors.toList()), true);
+                plugins, true);
         }
 
         @Override
         protected void configureNodeAndClusterIdStateListener(ClusterService clusterService) {
             // process-wide (a SetOnce for the log pattern): the second node of this JVM must not set it again
         }
-    }
-
-    static PluginInfo info(Class<? extends Plugin> p) {
-        return new PluginInfo(p.getName(), "classpath module", "NA", Version.CURRENT, "17", p.getName(), null,
-            Collections.emptyList(), false);
     }
 
     static int freePort() throws IOException {
@@ -98,8 +89,8 @@ public final class TestCluster {
         }
         List<String> seeds = new ArrayList<>();
         for (int i = 0; i < nodes; ++i) seeds.add("127.0.0.1:" + transport[i]);
-        List<Class<? extends Plugin>> plugins = List.of(Netty4ModulePlugin.class, CommonAnalysisModulePlugin.class,
-            PainlessModulePlugin.class);
+        List<Class<? extends Plugin>> plugins = List.of(Netty4Plugin.class, CommonAnalysisPlugin.class,
+            PainlessPlugin.class);
 
         List<Node> started = Collections.synchronizedList(new ArrayList<>());
         CountDownLatch stop = new CountDownLatch(1);
