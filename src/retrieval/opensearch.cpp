@@ -175,7 +175,7 @@ nlohmann::json index_body(const OpenSearchOptions& o, size_t dimension, const st
       props["embedding"] = {{"type", "float"}, {"index", false}, {"doc_values", false}};
   }
   return {{"settings", {{"index", settings}}},
-          {"mappings", {{"_meta", meta}, {"_source", {{"excludes", {"content"}}}}, {"properties", props}}}};
+          {"mappings", {{"_meta", meta}, {"_source", {{"excludes", nlohmann::json::array({"content"})}}}, {"properties", props}}}};
 }
 
 }  // namespace opensearch
@@ -214,8 +214,9 @@ class OpenSearchFirstStage : public FirstStage {
     }
     if (info_.vector_type != "float")
       throw InputError(conn_.where() + ": unsupported \"embedding\" field type " + info_.vector_type);
-    body["query"] = {{"script_score", {{"query", {{"match_all", nlohmann::json::object()}}},
-                                       {"script", {{"source", kExactScript}, {"params", {{"q", q}}}}}}}}};
+    nlohmann::json script = {{"source", kExactScript}, {"params", {{"q", q}}}};
+    nlohmann::json all = {{"match_all", nlohmann::json::object()}};
+    body["query"] = {{"script_score", {{"query", all}, {"script", script}}}};
     return hits(search(body, false), -1.0f, 1.0f);
   }
 
