@@ -18,7 +18,8 @@
 // The mapping's `_meta` records the embedder identity and dimension, as a collection does.
 //
 // Search: BM25 is a `match` query on `content` with search_type=dfs_query_then_fetch (term statistics over all
-// shards, so several shards score as one index does). Dense: a `knn` query on a knn_vector field; on a float
+// shards, so several shards score as one index does); OpenSearch's "BM25" similarity is Lucene's
+// LegacyBM25Similarity, (k1 + 1) times Lucene 9's BM25, so scores are divided by k1 + 1 (k1 from _meta). Dense: a `knn` query on a knn_vector field; on a float
 // array an exact `script_score` (Painless: 1 + dot product with the query vector over _source, i.e. 1 + cosine;
 // the hit's score is that minus 1). Hybrid is fused by Pipeline (RRF / weighted) like any engine's lists.
 // Results are per document (the index has no passages): per_passage throws InputError.

@@ -130,6 +130,7 @@ IndexInfo Conn::info() {
   if (auto meta = m.find("_meta"); meta != m.end() && meta->is_object()) {
     if (auto e = meta->find("embedder"); e != meta->end() && e->is_string()) info.embedder = e->get<std::string>();
     if (auto d = meta->find("dimension"); d != meta->end() && d->is_number_unsigned()) info.dimension = d->get<size_t>();
+    if (auto k = meta->find("k1"); k != meta->end() && k->is_number() && k->get<double>() >= 0) info.k1 = k->get<double>();
   }
   if (!info.vector_type.empty() && (info.embedder.empty() || info.dimension == 0))
     throw InputError(where() + ": the mapping's _meta records no embedder/dimension for its \"embedding\" field");
@@ -199,7 +200,8 @@ class OpenSearchFirstStage : public FirstStage {
     check(k, per_passage);
     nlohmann::json body = {{"size", k}, {"_source", {"title", "text"}}, {"track_total_hits", false},
                            {"query", {{"match", {{"content", {{"query", query}}}}}}}};
-    return hits(search(body, true), 0.0f, 1.0f);
+    // OpenSearch's BM25 keeps the (k1 + 1) factor Lucene 8+ dropped: divided out, the scores are ours
+    return hits(search(body, true), 0.0f, static_cast<float>(1.0 / (1.0 + info_.k1)));
   }
 
   std::vector<Hit> search_dense(const std::string& query, size_t k, bool per_passage) override {

@@ -18,6 +18,7 @@ struct IndexInfo {
   std::string vector_type;   ///< "knn_vector", "float" or "" (no embedding field)
   std::string embedder;      ///< _meta.embedder ("" without embeddings)
   size_t dimension = 0;      ///< _meta.dimension
+  double k1 = 0.9;           ///< _meta.k1: OpenSearch's "BM25" (Lucene's LegacyBM25Similarity) scores (k1 + 1) times ours
 };
 
 class Conn {
