@@ -11,6 +11,10 @@ DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config python3 \
   chromium fonts-dejavu-core curl ca-certificates \
   python3-venv python3-pip python3-dev ccache \
   clang libclang-rt-dev
+# The OpenSearch integration test (ctest opensearch_cluster) builds a 2-node cluster from Maven Central's OpenSearch
+# 2.19 server modules with Java 17: only `make test` installs these (`make integration-deps`); the Maven local
+# repository is ~/.m2, so a machine downloads the jars once.
+INTEGRATION_PACKAGES := openjdk-17-jdk-headless maven
 # Node.js for the npm SDK test: Debian's nodejs + npm only when no `node` is on PATH (a NodeSource or nvm install
 # is used as it is; Debian 12's nodejs is 18, which the pinned npm packages support).
 NODE_PACKAGES := $(shell command -v node >/dev/null 2>&1 || echo nodejs npm)
@@ -32,7 +36,7 @@ PY_PINS := scikit-build-core==1.1.2 nanobind==3.1.0 numpy==2.4.6 pytest==9.2.0 \
 CCACHE = $(shell command -v ccache 2>/dev/null)
 CMAKE_LAUNCHER = -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE)
 
-.PHONY: deps sdk-deps python configure build test demo sanitize fuzz-build fuzz-smoke fuzz bench clean fresh-check
+.PHONY: deps integration-deps sdk-deps python configure build test demo sanitize fuzz-build fuzz-smoke fuzz bench clean fresh-check
 
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES) $(NODE_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -40,6 +44,13 @@ deps:
 	  echo "make deps: installing" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "make deps: all Debian packages present"; fi
+
+integration-deps:
+	@missing=$$(for p in $(INTEGRATION_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make integration-deps: installing" $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "make integration-deps: all Debian packages present"; fi
 
 # Idempotent: $(SDK_DIR)/venv (python3 -m venv + pip) and $(SDK_DIR)/node (npm), redone only when the pins change.
 sdk-deps:
@@ -80,12 +91,12 @@ configure:
 build: configure
 	cmake --build $(BUILD) -j $(JOBS) --target rerank_cli
 
-test: deps sdk-deps python configure
+test: deps integration-deps sdk-deps python configure
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # ASan + UBSan build of the library, CLI and tests (used by .ci/run)
-sanitize: deps sdk-deps
+sanitize: deps integration-deps sdk-deps
 	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DRERANK_SANITIZE=ON $(CMAKE_LAUNCHER) -DRERANK_SDK_DIR=$(SDK_DIR) -DRERANK_PY_VENV=
 	cmake --build $(BUILD)-asan -j $(JOBS)
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "rerank/collection.hpp"
+#include "rerank/first_stage.hpp"
 #include "rerank/reranker.hpp"
 
 namespace rerank {
@@ -66,6 +67,8 @@ class Pipeline {
  public:
   /// `reranker` may be null (first stage only).
   Pipeline(Collection& collection, PipelineOptions options, std::shared_ptr<Reranker> reranker = nullptr);
+  /// Any first-stage engine (a collection, OpenSearch, ...).
+  Pipeline(std::shared_ptr<FirstStage> engine, PipelineOptions options, std::shared_ptr<Reranker> reranker = nullptr);
   SearchResult search(const std::string& query);
   const PipelineOptions& options() const { return options_; }
 
@@ -82,11 +85,14 @@ class Pipeline {
   bool has_reranker() const { return reranker_ != nullptr; }
   /// The reranker's name ("" without one).
   std::string reranker_name() const { return reranker_ ? reranker_->name() : std::string(); }
-  Collection& collection() { return collection_; }
+  /// The local collection; throws Error when the pipeline runs on another engine.
+  Collection& collection();
+  FirstStage& engine() { return *engine_; }
 
  private:
   std::vector<Hit> first_stage(const std::string& query, size_t depth);
-  Collection& collection_;
+  Collection* collection_ = nullptr;
+  std::shared_ptr<FirstStage> engine_;
   PipelineOptions options_;
   std::shared_ptr<Reranker> reranker_;
 };

@@ -23,6 +23,7 @@
 //                                 first_stage: [...]}; the cross-encoder is `model` or the first one-label one
 //                                 served (scores as CrossEncoder.predict), through its batching scheduler;
 //                                 without any, results are the first stage. 404 when no collection is served.
+//                                 With `opensearch` the first stage is that OpenSearch index (same request/answer).
 // The request's `model` field picks a model by name (directory basename or Hub id as given); without it, the
 // first model of the kind the route needs (cross-encoder for rerank/predict, bi-encoder for embeddings).
 //
@@ -44,6 +45,7 @@
 
 #include "rerank/error.hpp"
 #include "rerank/model.hpp"
+#include "rerank/opensearch.hpp"
 
 namespace rerank {
 
@@ -51,6 +53,9 @@ struct ServerOptions {
   std::vector<std::string> models;  ///< model directories or Hub ids; at least one unless `collection` is set
   std::string collection;          ///< collection directory (rerank index) for POST /search; "" = no /search
   size_t collection_workers = 2;   ///< /search requests served at once (each its own Collection: SQLite + caches)
+  /// url or index set (not with `collection`): POST /search on this OpenSearch index (rerank/opensearch.hpp), one
+  /// connection per worker; empty fields from $RERANK_OPENSEARCH_*.
+  OpenSearchOptions opensearch;
   std::string host = "127.0.0.1";
   int port = 8080;                 ///< 0 = an ephemeral port (see Server::port())
   std::string api_key;             ///< non-empty: every route but /health needs "Authorization: Bearer <key>"

@@ -198,14 +198,25 @@ Response Client::perform(const Request& q) {
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(q.body.size()));
   } else if (q.method == "GET") {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  } else if (q.method == "PUT" || q.method == "DELETE") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q.method.c_str());
+    if (q.method == "PUT" || !q.body.empty()) {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, q.body.c_str());
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(q.body.size()));
+    }
   } else {
     throw RemoteError(what_ + ": unsupported HTTP method " + q.method);
   }
+  if (!q.verify_tls) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!q.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, q.ca_file.c_str());
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, q.follow_redirects ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
   curl_slist* list = nullptr;
   for (const auto& h : q.headers) list = curl_slist_append(list, h.c_str());
-  if (q.method == "POST") list = curl_slist_append(list, "Expect:");  // no 100-continue round trip
+  if (q.method == "POST" || q.method == "PUT") list = curl_slist_append(list, "Expect:");  // no 100-continue round trip
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
@@ -254,7 +265,7 @@ Response Client::send(const Request& q) {
       status = r.status;
       last = "HTTP " + std::to_string(r.status) + ": " + body_message(r.body);
     } else {
-      throw RemoteError(where + ": HTTP " + std::to_string(r.status) + ": " + body_message(r.body) + status_hint(r.status),
+      throw RemoteError(where + ": HTTP " + std::to_string(r.status) + ": " + body_message(r.body) + (policy_.status_hints ? status_hint(r.status) : ""),
                         r.status);
     }
     if (a >= attempts)
@@ -293,6 +304,10 @@ std::string body_message(const std::string& body) {
     if (auto e = j.find("error"); e != j.end()) {
       if (e->is_object()) {
         if (auto m = e->find("message"); m != e->end()) return sanitize(text(*m), 1000);
+        // OpenSearch / Elasticsearch: {"error": {"type": "index_not_found_exception", "reason": "no such index [x]"}}
+        auto type = e->find("type"), reason = e->find("reason");
+        if (type != e->end() && type->is_string())
+          return sanitize(type->get<std::string>() + (reason != e->end() && !reason->is_null() ? ": " + text(*reason) : ""), 1000);
       } else if (!e->is_null()) {
         return sanitize(text(*e), 1000);
       }

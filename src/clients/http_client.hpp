@@ -35,15 +35,16 @@ struct Policy {
   int max_attempts = 4;          ///< 1 = no retries
   double backoff_seconds = 0.5;  ///< first wait; doubles per retry
   double max_wait_seconds = 60;  ///< cap on one wait (also on a Retry-After)
+  bool status_hints = true;      ///< append "(check the API key)" / "(check the base URL and the model name)" to 401/403/404
 };
 
 struct Response;
 
 struct Request {
-  std::string method = "GET";        ///< GET, POST or HEAD
+  std::string method = "GET";        ///< GET, POST, PUT, DELETE or HEAD
   std::string url;                   ///< http:// or https:// only
   std::vector<std::string> headers;  ///< "Name: value"
-  std::string body;                  ///< sent with POST
+  std::string body;                  ///< sent with POST and PUT (and DELETE when not empty)
   bool follow_redirects = true;      ///< up to 10, http/https only
   /// false: timeout_seconds bounds the whole transfer. true: connecting, and any silence, may last that long
   /// (downloads and streams of unknown length).
@@ -52,6 +53,8 @@ struct Request {
   /// counts as unreachable (Response::unreachable), like a refused one.
   double connect_timeout_seconds = 0;
   std::string user_agent = "rerank/0.1.0";
+  bool verify_tls = true;            ///< https: check the server's certificate and host name
+  std::string ca_file;               ///< https: PEM bundle to verify the server with instead of the system's
   /// Streaming: called with each piece of a 2xx body (status and headers already set in the Response) instead
   /// of collecting it. Return "" to go on, or an error message to abort the transfer (not retried).
   std::function<std::string(const Response&, std::string_view)> on_data;
@@ -111,7 +114,8 @@ class Client {
 /// applies as well. Process-wide; pass nullptr to go back to the network.
 void set_fake_transport(std::function<Response(const Request&)> fake);
 
-/// The service's message in an error body: {"message"}, {"error": {"message"}}, {"error": "..."}, {"detail"};
+/// The service's message in an error body: {"message"}, {"error": {"message"}}, {"error": {"type", "reason"}}
+/// (OpenSearch / Elasticsearch: "type: reason"), {"error": "..."}, {"detail"};
 /// else the start of the body (control characters replaced, at most 300 bytes).
 std::string body_message(const std::string& body);
 /// Printable, bounded text from a server: control bytes become spaces, "..." after `max` bytes.

@@ -156,8 +156,8 @@ PipelineEvaluation evaluate_pipeline(Pipeline& pipeline, const std::vector<Query
   if (options.metrics.empty()) throw InputError("no metric to evaluate");
   const bool rerank = pipeline.has_reranker();
   PipelineEvaluation r;
-  r.collection = pipeline.collection().directory().string();
-  r.documents = pipeline.collection().size();
+  r.collection = pipeline.engine().describe();
+  r.documents = pipeline.engine().size();
   const auto& po = pipeline.options();
   r.retriever = po.retriever == Retriever::Bm25 ? "bm25" : po.retriever == Retriever::Dense ? "dense" : "hybrid";
   if (po.per_passage) r.retriever += " (per passage)";

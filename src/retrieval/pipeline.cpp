@@ -14,20 +14,50 @@ std::vector<RankedItem> SearchResult::final_ranking(size_t top_n) const {
   return out;
 }
 
+namespace {
+
+class CollectionFirstStage : public FirstStage {
+ public:
+  explicit CollectionFirstStage(Collection& c) : c_(c) {}
+  std::vector<Hit> search_bm25(const std::string& q, size_t k, bool pp) override { return c_.search_bm25(q, k, pp); }
+  std::vector<Hit> search_dense(const std::string& q, size_t k, bool pp) override { return c_.search_dense(q, k, pp); }
+  std::string passage_text(int64_t passage) override { return c_.passage_text(passage); }
+  size_t size() override { return c_.size(); }
+  std::string describe() const override { return c_.directory().string(); }
+
+ private:
+  Collection& c_;
+};
+
+}  // namespace
+
+std::shared_ptr<FirstStage> collection_first_stage(Collection& c) { return std::make_shared<CollectionFirstStage>(c); }
+
 Pipeline::Pipeline(Collection& collection, PipelineOptions options, std::shared_ptr<Reranker> reranker)
-    : collection_(collection), options_(options), reranker_(std::move(reranker)) {
+    : Pipeline(collection_first_stage(collection), options, std::move(reranker)) {
+  collection_ = &collection;
+}
+
+Pipeline::Pipeline(std::shared_ptr<FirstStage> engine, PipelineOptions options, std::shared_ptr<Reranker> reranker)
+    : engine_(std::move(engine)), options_(options), reranker_(std::move(reranker)) {
+  if (!engine_) throw Error("Pipeline: null first-stage engine");
   if (options_.k == 0) throw InputError("k must be at least 1");
+}
+
+Collection& Pipeline::collection() {
+  if (!collection_) throw Error("this pipeline searches " + engine_->describe() + ", not a local collection");
+  return *collection_;
 }
 
 std::vector<Hit> Pipeline::first_stage(const std::string& query, size_t depth) {
   const bool pp = options_.per_passage;
   switch (options_.retriever) {
-    case Retriever::Bm25: return collection_.search_bm25(query, depth, pp);
-    case Retriever::Dense: return collection_.search_dense(query, depth, pp);
+    case Retriever::Bm25: return engine_->search_bm25(query, depth, pp);
+    case Retriever::Dense: return engine_->search_dense(query, depth, pp);
     case Retriever::Hybrid: {
       size_t d = std::max(depth, options_.fusion_depth);
-      auto bm25 = collection_.search_bm25(query, d, pp);
-      auto dense = collection_.search_dense(query, d, pp);
+      auto bm25 = engine_->search_bm25(query, d, pp);
+      auto dense = engine_->search_dense(query, d, pp);
       return options_.fusion == Fusion::Rrf ? fuse_rrf({bm25, dense}, options_.rrf_k, depth)
                                             : fuse_weighted(bm25, dense, options_.dense_weight, depth);
     }
@@ -36,6 +66,7 @@ std::vector<Hit> Pipeline::first_stage(const std::string& query, size_t depth) {
 }
 
 std::vector<RankedItem> Pipeline::retrieve(const std::string& query, size_t depth) {
+  engine_->begin_query();
   auto hits = first_stage(query, depth ? depth : options_.k);
   std::vector<RankedItem> out;
   out.reserve(hits.size());
@@ -49,7 +80,7 @@ std::vector<float> Pipeline::score(const std::string& query, const std::vector<R
   if (candidates.empty()) return {};
   std::vector<std::string> texts;
   texts.reserve(candidates.size());
-  for (const auto& c : candidates) texts.push_back(collection_.passage_text(c.passage));
+  for (const auto& c : candidates) texts.push_back(engine_->passage_text(c.passage));
   std::vector<float> scores = reranker_->score(query, texts);
   if (scores.size() != texts.size())
     throw Error("reranker " + reranker_->name() + " returned " + std::to_string(scores.size()) + " scores for " +

@@ -46,8 +46,8 @@ size_t model_max_length(const ServedModel& m) { return m.model->info().max_lengt
 }  // namespace
 
 std::vector<std::unique_ptr<ServedModel>> load_models(const ServerOptions& options) {
-  if (options.models.empty() && options.collection.empty())
-    throw InputError("serve: give at least one --model (or a --collection to search)");
+  if (options.models.empty() && options.collection.empty() && options.opensearch.url.empty() && options.opensearch.index.empty())
+    throw InputError("serve: give at least one --model (or a --collection / --opensearch index to search)");
   std::vector<std::unique_ptr<ServedModel>> out;
   for (const std::string& src : options.models) {
     auto m = std::make_unique<ServedModel>();

@@ -6,10 +6,12 @@
 // The cross-encoder runs through its model's batching scheduler (so concurrent /search and /v2/rerank requests share
 // forward passes); its scores are CrossEncoder.predict's (the model's activation of the logit), as `rerank search`
 // prints. Collections are not thread-safe: each request leases one of `collection_workers` Collection handles
-// (opened lazily, each with its own SQLite connection and query embedder).
+// (opened lazily, each with its own SQLite connection and query embedder) -- or, with an OpenSearch index as the
+// first stage, one of as many OpenSearch connections.
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 
 #include "rerank/collection.hpp"
 #include "rerank/pipeline.hpp"
@@ -20,17 +22,24 @@ namespace rerank::server {
 class CollectionPool {
  public:
   struct Slot {
-    std::unique_ptr<Collection> collection;
+    std::unique_ptr<Collection> collection;  ///< null for an OpenSearch slot
+    std::shared_ptr<FirstStage> stage;       ///< the collection's adapter, or the OpenSearch index
     bool embedder = false;  ///< the query embedder is attached
   };
 
   CollectionPool(std::filesystem::path dir, size_t max, EngineOptions engine)
       : dir_(std::move(dir)), max_(std::max<size_t>(1, max)), engine_(engine) {
     if (!std::filesystem::is_directory(dir_)) throw InputError("serve: collection " + dir_.string() + ": no such directory");
-    auto first = std::make_unique<Slot>();
-    first->collection = std::make_unique<Collection>(Collection::open(dir_));  // fails now when there is none
+    auto first = open_slot();  // fails now when there is none
     embedder_identity_ = first->collection->stats().embedder;
     idle_.push_back(std::move(first));
+    created_ = 1;
+  }
+
+  /// OpenSearch: the index is checked now (exists, made by rerank index --to opensearch).
+  CollectionPool(OpenSearchOptions opensearch, size_t max, EngineOptions engine)
+      : opensearch_(opensearch.with_environment()), max_(std::max<size_t>(1, max)), engine_(engine) {
+    idle_.push_back(open_slot());
     created_ = 1;
   }
 
@@ -57,9 +66,9 @@ class CollectionPool {
     }
     ++created_;
     lock.unlock();
-    auto s = std::make_unique<Slot>();
+    std::unique_ptr<Slot> s;
     try {
-      s->collection = std::make_unique<Collection>(Collection::open(dir_));
+      s = open_slot();
     } catch (...) {
       std::lock_guard<std::mutex> g(mu_);
       --created_;
@@ -71,7 +80,7 @@ class CollectionPool {
 
   /// Attaches the query embedder the collection was indexed with (dense and hybrid retrieval).
   void attach_embedder(Slot& s) const {
-    if (s.embedder) return;
+    if (s.embedder || !s.collection) return;  // OpenSearch: the index's _meta names its embedder
     if (embedder_identity_.empty())
       throw ApiError(422, "the collection has no embeddings (index it with --bi-encoder): use \"retriever\": \"bm25\"");
     s.collection->set_embedder(embedder_from_identity(embedder_identity_, engine_));
@@ -79,6 +88,17 @@ class CollectionPool {
   }
 
  private:
+  std::unique_ptr<Slot> open_slot() const {
+    auto s = std::make_unique<Slot>();
+    if (opensearch_) {
+      s->stage = open_opensearch(*opensearch_, nullptr, engine_);
+    } else {
+      s->collection = std::make_unique<Collection>(Collection::open(dir_));
+      s->stage = collection_first_stage(*s->collection);
+    }
+    return s;
+  }
+
   void release(std::unique_ptr<Slot> s) {
     std::lock_guard<std::mutex> g(mu_);
     if (s) idle_.push_back(std::move(s));
@@ -86,6 +106,7 @@ class CollectionPool {
   }
 
   std::filesystem::path dir_;
+  std::optional<OpenSearchOptions> opensearch_;
   size_t max_;
   EngineOptions engine_;
   std::string embedder_identity_;
@@ -138,7 +159,7 @@ ServedModel* search_model(State& st, const std::string& requested) {
   return nullptr;
 }
 
-OJson items(const std::vector<RankedItem>& list, const Collection& c, bool text, bool first_stage) {
+OJson items(const std::vector<RankedItem>& list, FirstStage& c, bool text, bool first_stage) {
   OJson a = OJson::array();
   for (const auto& x : list) {
     OJson o;
@@ -185,23 +206,32 @@ void search(State& st, const httplib::Request& req, httplib::Response& res) {
   auto lease = st.collections->acquire();
   CollectionPool::Slot& slot = **lease;
   if (po.retriever != Retriever::Bm25) st.collections->attach_embedder(slot);
-  Pipeline pipeline(*slot.collection, po, reranker);
-  SearchResult r = pipeline.search(query);
+  Pipeline pipeline(slot.stage, po, reranker);
+  SearchResult r;
+  try {
+    r = pipeline.search(query);
+  } catch (const RemoteError& e) {  // the first-stage engine (OpenSearch) failed: a gateway error, not ours
+    throw ApiError(502, e.what());
+  }
   OJson out;
   out["query"] = query;
   out["retriever"] = retriever.empty() ? "bm25" : retriever;
   out["model"] = m ? OJson(m->name) : OJson(nullptr);
-  out["results"] = items(r.final_ranking(po.top_n), *slot.collection, return_documents, false);
-  out["first_stage"] = items(r.first_stage, *slot.collection, return_documents, true);
+  out["results"] = items(r.final_ranking(po.top_n), *slot.stage, return_documents, false);
+  out["first_stage"] = items(r.first_stage, *slot.stage, return_documents, true);
   reply(res, out);
 }
 
 }  // namespace
 
 std::shared_ptr<CollectionPool> open_collection_pool(const ServerOptions& o) {
+  const EngineOptions engine{o.threads, 32, nullptr, o.precision};
+  if (!o.opensearch.url.empty() || !o.opensearch.index.empty()) {
+    if (!o.collection.empty()) throw InputError("serve: give either --collection or --opensearch/--index for /search, not both");
+    return std::make_shared<CollectionPool>(o.opensearch, o.collection_workers, engine);
+  }
   if (o.collection.empty()) return nullptr;
-  return std::make_shared<CollectionPool>(o.collection, o.collection_workers,
-                                          EngineOptions{o.threads, 32, nullptr, o.precision});
+  return std::make_shared<CollectionPool>(o.collection, o.collection_workers, engine);
 }
 
 void register_search_routes(Routes& http, State& st) {

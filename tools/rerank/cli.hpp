@@ -9,10 +9,12 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "rerank/hub.hpp"
+#include "rerank/opensearch.hpp"
 #include "rerank/rerank.hpp"
 
 namespace rerank::cli {
@@ -44,11 +46,17 @@ struct PipelineFlags {
   float rrf_k = 60, dense_weight = 0.5f;
   bool per_passage = false;
   RemoteOptions reranker_remote, embedder_remote;  ///< cohere:/openai: backends
+  OpenSearchOptions opensearch;                    ///< --opensearch URL --index NAME (+ auth, TLS, timeout)
   /// Registers the flags; `top_n_help` describes --top-n's default for this command.
   void add(CLI::App* cmd, const std::string& top_n_help, bool with_collection = true);
   PipelineOptions options(size_t default_top_n) const;
   /// Sets the collection's query embedder for dense/hybrid (--bi-encoder, else the one the collection recorded).
   void attach_embedder(Collection& c) const;
+  /// --opensearch / --index given, or --retriever opensearch (then $RERANK_OPENSEARCH_URL / _INDEX may name it).
+  bool uses_opensearch() const;
+  /// The first stage the flags name: the OpenSearch index, else the collection, opened into `holder` with its
+  /// query embedder attached. InputError when both or neither are given.
+  std::shared_ptr<FirstStage> open_first_stage(std::optional<Collection>& holder) const;
   /// The --reranker (null when none was given).
   std::shared_ptr<Reranker> make_reranker() const;
   BackendOptions backend(const RemoteOptions& remote) const;
@@ -82,6 +90,9 @@ class Progress {
 
 /// Writes one JSON value as a line to stdout.
 void emit(const nlohmann::ordered_json& j);
+
+/// Adds the OpenSearch connection flags (--opensearch, --index, auth, TLS, timeout) bound to `o`.
+void add_opensearch_flags(CLI::App* cmd, OpenSearchOptions& o);
 
 void register_predict(CLI::App& app);
 void register_embed(CLI::App& app);

@@ -127,9 +127,15 @@ void emit(const nlohmann::ordered_json& j) {
 namespace rerank::cli {
 
 void PipelineFlags::add(CLI::App* cmd, const std::string& top_n_help, bool with_collection) {
-  if (with_collection) cmd->add_option("-c,--collection", collection, "Collection directory (made by rerank index)")->required();
-  cmd->add_option("--retriever", retriever, "First stage: bm25, dense or hybrid")->capture_default_str()
-      ->check(CLI::IsMember({"bm25", "dense", "hybrid"}, CLI::ignore_case));
+  if (with_collection) {
+    cmd->add_option("-c,--collection", collection, "Collection directory (made by rerank index); or --opensearch URL --index NAME");
+    add_opensearch_flags(cmd, opensearch);
+  }
+  cmd->add_option("--retriever", retriever,
+                  "First stage: bm25, dense or hybrid (on the collection or the OpenSearch index); opensearch = bm25 on "
+                  "the OpenSearch index (--opensearch, else $RERANK_OPENSEARCH_URL)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"bm25", "dense", "hybrid", "opensearch"}, CLI::ignore_case));
   cmd->add_option("-k,--k", k, "First-stage candidates")->capture_default_str()->check(CLI::Range(1, 1000000));
   cmd->add_option("--reranker", reranker,
                   "Second stage: cross-encoder directory, Hub id ORG/NAME, or cohere:MODEL (Cohere-compatible API)");
@@ -160,9 +166,41 @@ void PipelineFlags::add(CLI::App* cmd, const std::string& top_n_help, bool with_
       ->capture_default_str()->check(CLI::Range(1, 20))->group("Remote backends");
 }
 
+void add_opensearch_flags(CLI::App* cmd, OpenSearchOptions& o) {
+  const char* g = "OpenSearch (first stage)";
+  cmd->add_option("--opensearch", o.url, "OpenSearch base URL, e.g. http://127.0.0.1:9200 ($RERANK_OPENSEARCH_URL)")->group(g);
+  cmd->add_option("--index", o.index, "OpenSearch index ($RERANK_OPENSEARCH_INDEX)")->group(g);
+  cmd->add_option("--opensearch-user", o.user, "Basic authentication user ($RERANK_OPENSEARCH_USER)")->group(g);
+  cmd->add_option("--opensearch-password", o.password, "Basic authentication password ($RERANK_OPENSEARCH_PASSWORD)")->group(g);
+  cmd->add_option("--opensearch-api-key", o.api_key, "Sent as \"Authorization: ApiKey KEY\" ($RERANK_OPENSEARCH_API_KEY)")->group(g);
+  cmd->add_option("--opensearch-ca-cert", o.ca_cert, "PEM bundle to verify https with ($RERANK_OPENSEARCH_CA_CERT)")->group(g);
+  cmd->add_flag("--opensearch-insecure", o.insecure, "Do not verify https certificates ($RERANK_OPENSEARCH_INSECURE=1)")->group(g);
+  cmd->add_option("--opensearch-timeout", o.timeout_seconds, "Seconds per request ($RERANK_OPENSEARCH_TIMEOUT, else 30)")
+      ->check(CLI::PositiveNumber)->group(g);
+}
+
+bool PipelineFlags::uses_opensearch() const { return !opensearch.url.empty() || !opensearch.index.empty() || retriever == "opensearch"; }
+
+std::shared_ptr<FirstStage> PipelineFlags::open_first_stage(std::optional<Collection>& holder) const {
+  if (uses_opensearch()) {
+    if (!collection.empty()) throw InputError("give either --collection DIR or --opensearch URL --index NAME, not both");
+    if (per_passage) throw InputError("--per-passage: an OpenSearch index has one entry per document, no passages");
+    std::shared_ptr<Embedder> embedder;
+    const Retriever r = parse_retriever(retriever == "opensearch" ? "bm25" : retriever);
+    if (r != Retriever::Bm25 && !bi_encoder.empty()) embedder = rerank::make_embedder(bi_encoder, backend(embedder_remote));
+    return open_opensearch(opensearch, embedder, backend(embedder_remote).engine);
+  }
+  if (collection.empty()) throw InputError("give --collection DIR (made by rerank index) or --opensearch URL --index NAME");
+  CollectionOptions runtime;
+  runtime.vector_index = vector_index;
+  holder.emplace(Collection::open(collection, runtime));
+  attach_embedder(*holder);
+  return collection_first_stage(*holder);
+}
+
 PipelineOptions PipelineFlags::options(size_t default_top_n) const {
   PipelineOptions po;
-  po.retriever = parse_retriever(retriever);
+  po.retriever = parse_retriever(retriever == "opensearch" ? "bm25" : retriever);
   po.fusion = parse_fusion(fusion);
   po.k = k;
   po.top_n = top_n ? top_n : default_top_n;
@@ -186,7 +224,7 @@ BackendOptions PipelineFlags::backend(const RemoteOptions& remote) const {
 }
 
 void PipelineFlags::attach_embedder(Collection& c) const {
-  if (parse_retriever(retriever) == Retriever::Bm25) return;
+  if (retriever == "opensearch" || parse_retriever(retriever) == Retriever::Bm25) return;
   BackendOptions b = backend(embedder_remote);
   if (!bi_encoder.empty()) {
     c.set_embedder(rerank::make_embedder(bi_encoder, b));

@@ -41,16 +41,14 @@ void register_answer(CLI::App& app) {
   cmd->add_flag("--no-stream", f->no_stream, "Do not stream the answer, even on a terminal");
   cmd->add_flag("--json", f->json, "Print one JSON object {answer, citations, passages}");
   cmd->callback([f] {
-    CollectionOptions runtime;
-    runtime.vector_index = f->vector_index;
-    Collection c = Collection::open(f->collection, runtime);
+    std::optional<Collection> holder;
+    auto engine = f->open_first_stage(holder);
     PipelineOptions po = f->options(5);
-    f->attach_embedder(c);
-    Pipeline p(c, po, f->make_reranker());
+    Pipeline p(engine, po, f->make_reranker());
     const auto ranked = p.search(f->question).final_ranking(po.top_n);
     if (ranked.empty()) throw InputError("answer: the collection has no passage matching the question");
     std::vector<ContextPassage> ctx;
-    for (const auto& r : ranked) ctx.push_back({r.doc_id, c.passage_text(r.passage)});
+    for (const auto& r : ranked) ctx.push_back({r.doc_id, engine->passage_text(r.passage)});
     const bool stream = !f->no_stream && !f->json && isatty(STDOUT_FILENO) == 1;
     std::function<void(std::string_view)> on_delta;
     if (stream)

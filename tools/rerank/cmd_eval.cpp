@@ -97,7 +97,7 @@ void run_files(const EvalFlags& f) {
 }
 
 void run_eval(const EvalFlags& f) {
-  const bool files = !f.runs.empty(), e2e = !f.collection.empty();
+  const bool files = !f.runs.empty(), e2e = !f.collection.empty() || f.uses_opensearch();
   if (files && e2e) throw InputError("--run (evaluate run files) and --collection (run the pipeline) are two modes: give one");
   if (!files && !e2e)
     throw InputError("give --run RUN.trec (evaluate run files) or --collection DIR --queries FILE (run the pipeline end to end)");
@@ -163,6 +163,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--report", f->report, "Write DIR/report.html (self-contained) and DIR/report.md with tables and SVG charts");
   // End to end
   cmd->add_option("--collection", f->collection, "End to end: collection directory (made by rerank index)")->group("End to end");
+  add_opensearch_flags(cmd, f->opensearch);
   cmd->add_option("--queries", f->queries, "End to end: queries (BEIR JSONL, TREC topics or SMART .QRY)")->group("End to end");
   cmd->add_option("--queries-format", f->queries_format, "auto, beir, trec, cranfield or smart")->capture_default_str()->group("End to end");
   cmd->add_option("--sweep", f->sweep, "End to end: grid, e.g. --sweep k=10,20,50,100 top-n=3,5,10 (top-n also \"all\")")

@@ -109,12 +109,10 @@ void run_eval_pipeline(const EvalFlags& f) {
   const auto queries = eval::read_queries(f.queries, eval::parse_queries_format(f.queries_format));
   const size_t judged = eval::judged_queries(queries, qrels, o).size();
 
-  CollectionOptions runtime;
-  runtime.vector_index = f.vector_index;
-  Collection c = Collection::open(f.collection, runtime);
-  f.attach_embedder(c);
+  std::optional<Collection> holder;
+  auto engine = f.open_first_stage(holder);
   auto reranker = f.make_reranker();
-  Pipeline p(c, f.options(0), reranker);
+  Pipeline p(engine, f.options(0), reranker);
 
   Progress progress("eval", judged);
   const auto t0 = std::chrono::steady_clock::now();
@@ -156,7 +154,7 @@ void run_eval_pipeline(const EvalFlags& f) {
   if (!f.report.empty()) {
     std::filesystem::path cp = std::filesystem::path(f.collection).lexically_normal();
     if (cp.filename().empty()) cp = cp.parent_path();
-    std::string title = "rerank eval: " + cp.filename().string() + ", " + r.retriever;
+    std::string title = "rerank eval: " + (f.collection.empty() ? engine->describe() : cp.filename().string()) + ", " + r.retriever;
     if (!r.reranker.empty()) title += " + " + r.reranker;
     eval::write_pipeline_report(f.report, r, title);
     std::fprintf(stderr, "rerank: report written to %s/report.html and %s/report.md\n", f.report.c_str(), f.report.c_str());

@@ -10,6 +10,8 @@ namespace rerank::cli {
 namespace {
 
 struct IndexFlags {
+  std::string to = "collection";
+  OpenSearchOptions opensearch;
   std::string collection, format = "auto", bi_encoder, bi_encoder_url, bi_encoder_key, vector_index = "auto", precision = "fp32";
   std::vector<std::string> files, remove;
   size_t batch = 256, chunk_size = 0, chunk_overlap = 0, threads = 0;
@@ -45,7 +47,57 @@ class Bar {
   std::chrono::steady_clock::time_point start_, last_;
 };
 
+/// --to opensearch: the same input, batches and progress bar; each batch one _mget (skip present ids) + _bulk.
+void run_opensearch(const IndexFlags& f) {
+  if (!f.collection.empty()) throw InputError("--to opensearch writes to --opensearch URL --index NAME, not to --collection");
+  if (!f.remove.empty()) throw InputError("--delete is for collections; delete OpenSearch documents with its own API");
+  if (f.files.empty()) throw InputError("--to opensearch needs input files");
+  if (f.chunk_size || f.chunk_overlap || f.no_chunking || f.exact_lengths || f.vector_index != "auto")
+    throw InputError("--chunk-size, --chunk-overlap, --no-chunking, --exact-lengths and --vector-index are collection options; "
+                     "an OpenSearch index holds one entry per document (BM25 with Lucene's norms)");
+  DocumentFormat format = parse_format(f.format);
+  for (const auto& file : f.files)
+    if (!std::filesystem::is_regular_file(file)) throw InputError(file + ": no such file");
+  OpenSearchOptions o = f.opensearch;
+  o.k1 = f.k1;
+  o.b = f.b;
+  BackendOptions backend;
+  backend.engine = EngineOptions{f.threads, 32, nullptr, parse_precision(f.precision)};
+  backend.remote.base_url = f.bi_encoder_url;
+  backend.remote.api_key = f.bi_encoder_key;
+  OpenSearchLoader load(o, f.bi_encoder.empty() ? nullptr : make_embedder(f.bi_encoder, backend));
+  uint64_t total = 0, before = 0;
+  for (const auto& file : f.files) total += std::filesystem::file_size(file);
+  Bar bar(total);
+  OpenSearchLoadResult sum;
+  size_t seen = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (const auto& file : f.files) {
+    read_documents(file, format, f.batch, [&](std::vector<Document>& docs, const ReadProgress& p) {
+      OpenSearchLoadResult r = load.add(docs, f.update ? AddMode::Replace : AddMode::SkipExisting);
+      sum.added += r.added, sum.replaced += r.replaced, sum.skipped += r.skipped, sum.retried += r.retried;
+      seen += docs.size();
+      bar.update(before + p.bytes_read, seen);
+      if (f.throttle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(f.throttle_ms));
+    });
+    before += std::filesystem::file_size(file);
+  }
+  bar.update(total, seen, true);
+  bar.done();
+  load.refresh();
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("indexed %zu new, %zu replaced, %zu already present in %.2f s (%.0f docs/s)%s; OpenSearch index %s at %s: %zu documents%s\n",
+              sum.added, sum.replaced, sum.skipped, s, s > 0 ? (sum.added + sum.replaced) / s : 0.0,
+              sum.retried ? (", " + std::to_string(sum.retried) + " bulk items retried after 429").c_str() : "",
+              o.index.empty() ? "(from $RERANK_OPENSEARCH_INDEX)" : o.index.c_str(), load.url().c_str(), load.count(),
+              load.knn() ? ", k-NN vectors" : "");
+}
+
 void run(const IndexFlags& f) {
+  if (f.to == "opensearch") return run_opensearch(f);
+  if (f.collection.empty()) throw InputError("give --collection DIR (or --to opensearch --opensearch URL --index NAME)");
+  if (!f.opensearch.url.empty() || !f.opensearch.index.empty())
+    throw InputError("--opensearch/--index need --to opensearch");
   CollectionOptions opts;
   opts.chunk.size = f.chunk_size;
   opts.chunk.overlap = f.chunk_overlap;
@@ -152,8 +204,21 @@ void register_index(CLI::App& app) {
       "  rerank index --collection scifact-idx corpus.jsonl.gz\n"
       "  rerank index --collection notes --bi-encoder all-MiniLM-L6-v2 docs/*.md\n"
       "  rerank index --collection notes --bi-encoder all-MiniLM-L6-v2        # embed a BM25-only collection\n"
-      "  rerank index --collection notes --delete old-note.md");
-  cmd->add_option("-c,--collection", f->collection, "Collection directory (created when missing)")->required();
+      "  rerank index --collection notes --delete old-note.md\n"
+      "  rerank index --to opensearch --opensearch http://127.0.0.1:9200 --index scifact --bi-encoder M corpus.jsonl\n\n"
+      "--to opensearch: bulk-loads the documents (and their bi-encoder embeddings) into an OpenSearch index, created\n"
+      "when missing with rerank's BM25 (--k1/--b, English analyzer) and a vector field (k-NN plugin knn_vector, else\n"
+      "a float array searched by an exact script); ids already in the index are skipped, so a rerun resumes;\n"
+      "rejected (429) bulk items are sent again with backoff."
+      );
+  cmd->add_option("-c,--collection", f->collection, "Collection directory (created when missing)");
+  cmd->add_option("--to", f->to, "Destination: collection (--collection DIR) or opensearch (--opensearch URL --index NAME)")
+      ->capture_default_str()->check(CLI::IsMember({"collection", "opensearch"}));
+  add_opensearch_flags(cmd, f->opensearch);
+  cmd->add_option("--shards", f->opensearch.shards, "OpenSearch: primary shards of a new index")->capture_default_str()
+      ->check(CLI::Range(1, 1024))->group("OpenSearch (first stage)");
+  cmd->add_option("--replicas", f->opensearch.replicas, "OpenSearch: replicas of a new index")->capture_default_str()
+      ->check(CLI::Range(0, 64))->group("OpenSearch (first stage)");
   cmd->add_option("files", f->files, "Input files");
   cmd->add_option("--format", f->format, "auto, jsonl, csv, tsv, text, smart or trec")->capture_default_str();
   cmd->add_option("--bi-encoder", f->bi_encoder,

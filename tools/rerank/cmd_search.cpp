@@ -48,13 +48,11 @@ void run(const SearchFlags& f) {
     names.qrels_name = f.qrels;
     queries = eval::judged_queries(queries, eval::read_qrels(f.qrels, eval::parse_qrels_format(f.qrels_format)), names);
   }
-  CollectionOptions runtime;
-  runtime.vector_index = f.vector_index;
-  Collection c = Collection::open(f.collection, runtime);
+  std::optional<Collection> holder;
+  auto engine = f.open_first_stage(holder);
   PipelineOptions po = f.options(batch ? 0 : 5);
-  f.attach_embedder(c);
   auto reranker = f.make_reranker();
-  Pipeline p(c, po, reranker);
+  Pipeline p(engine, po, reranker);
 
   if (!batch) {
     SearchResult r = p.search(f.query);
@@ -67,13 +65,13 @@ void run(const SearchFlags& f) {
     std::printf("First stage (%s, top %zu):\n", f.retriever.c_str(), r.first_stage.size());
     for (const auto& x : r.first_stage)
       std::printf("  %2zu. [%.3f] %s%s  %s\n", x.rank, x.score, x.doc_id.c_str(),
-                  f.per_passage ? ("#" + std::to_string(x.passage_index)).c_str() : "", snippet(c.passage_text(x.passage), 70).c_str());
+                  f.per_passage ? ("#" + std::to_string(x.passage_index)).c_str() : "", snippet(engine->passage_text(x.passage), 70).c_str());
     if (r.has_reranker) {
       std::printf("\nAfter reranking (%s, top %zu):\n", reranker->name().c_str(), r.reranked.size());
       for (const auto& x : r.reranked)
         std::printf("  %2zu. [%.3f] %s%s (was %zu)  %s\n", x.rank, x.score, x.doc_id.c_str(),
                     f.per_passage ? ("#" + std::to_string(x.passage_index)).c_str() : "", x.first_rank,
-                    snippet(c.passage_text(x.passage), 70).c_str());
+                    snippet(engine->passage_text(x.passage), 70).c_str());
     }
     if (r.first_stage.empty()) std::printf("  (no matches)\n");
     return;
@@ -136,10 +134,13 @@ void register_search(CLI::App& app) {
       "else the first stage (in batch mode --top-n defaults to all k). Latency p50/p99 goes to stderr.\n"
       "--qrels keeps the judged queries; query ids compare as numbers when both are numeric (\"01\" = \"1\").\n"
       "dense/hybrid need a collection indexed with --bi-encoder (its model is found again from the collection).\n"
+      "--opensearch URL --index NAME searches an OpenSearch index made by `rerank index --to opensearch` instead\n"
+      "(BM25 by OpenSearch, dense by its k-NN plugin or an exact script; hybrid fused and reranked here).\n"
       "hybrid fuses BM25 and dense (depth max(k, 100) each) by reciprocal-rank fusion (k=60) or --fusion weighted.\n\n"
       "Examples:\n"
       "  rerank search -c scifact-idx --k 50 --reranker ms-marco-MiniLM-L-6-v2 --top-n 5 \"vitamin D and bone density\"\n"
-      "  rerank search -c scifact-idx --k 100 --queries queries.jsonl --qrels qrels/test.tsv --run-out bm25.trec");
+      "  rerank search -c scifact-idx --k 100 --queries queries.jsonl --qrels qrels/test.tsv --run-out bm25.trec\n"
+      "  rerank search --opensearch http://127.0.0.1:9200 --index scifact --retriever hybrid --reranker M \"query\"");
   f->add(cmd, "Results kept after reranking (default 5; all k in batch mode)");
   cmd->add_option("query", f->query, "The query (or use --queries)");
   cmd->add_option("--queries", f->queries, "Queries to run in batch: BEIR queries.jsonl, TREC topics or SMART .QRY (auto-detected)");

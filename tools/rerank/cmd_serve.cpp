@@ -47,6 +47,7 @@ void register_serve(CLI::App& app) {
                   "Collection directory (rerank index) to serve POST /search on, reranked by the first cross-encoder");
   cmd->add_option("--collection-workers", o->collection_workers, "/search requests served at once (one Collection handle each)")
       ->capture_default_str()->check(CLI::Range(1, 256));
+  add_opensearch_flags(cmd, o->opensearch);
   cmd->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", o->port, "Port (0 = any free port, printed on stderr)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--api-key", o->api_key, "Require 'Authorization: Bearer KEY' on every route but /health (default: $RERANK_API_KEY)")
@@ -84,7 +85,8 @@ void register_serve(CLI::App& app) {
     ::sigaction(SIGTERM, &sa, nullptr);
     std::fprintf(stderr, "rerank serve: listening on http://%s:%d (%zu model%s, batching %s%s%s)\n", o->host.c_str(), port,
                  o->models.size(), o->models.size() == 1 ? "" : "s", o->batching ? "on" : "off",
-                 o->collection.empty() ? "" : ", /search on ", o->collection.c_str());
+                 o->collection.empty() && o->opensearch.url.empty() ? "" : ", /search on ",
+                 o->collection.empty() ? (o->opensearch.url + "/" + o->opensearch.index).c_str() : o->collection.c_str());
     std::thread waiter([&] {
       unsigned char sig = 0;
       while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
