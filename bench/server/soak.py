@@ -501,6 +501,7 @@ def main():
     p.add_argument("--out", default=None, help="directory for summary.json, minutes.csv, samples.csv (and rss.png)")
     p.add_argument("--plot", action="store_true", help="rss.png with bench/server/soak_plot.py (needs matplotlib)")
     args = p.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("soak: SIGTERM"))  # stop the server (finally below) when stopped
     if args.timeout is None:
         args.timeout = 240.0 if args.sanitized else 60.0
     if args.warmup is None:
