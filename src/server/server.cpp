@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -23,6 +26,13 @@ struct Server::Impl {
   std::atomic<bool> serving{false};
   std::atomic<bool> stopping{false};
   std::thread thread;
+
+  void note(const std::string& line) const {  // operational messages: the log hook, else stderr
+    if (st.options.log)
+      st.options.log(line);
+    else
+      std::fprintf(stderr, "%s\n", line.c_str());
+  }
 
   void stop_schedulers() {
     for (auto& m : st.models)
@@ -113,7 +123,24 @@ int Server::bind() {
 void Server::serve() {
   bind();
   impl_->serving = true;
-  if (!impl_->stopping) impl_->http.listen_after_bind();
+  while (!impl_->stopping) {
+    errno = 0;
+    if (impl_->http.listen_after_bind() || impl_->stopping) break;
+    // httplib 0.11 ends listen on any accept() error but EMFILE (EINTR from a signal handler without SA_RESTART,
+    // ECONNABORTED, ENFILE, ENOBUFS...) and closes the socket: a server nobody asked to stop listens again on its port.
+    const std::string why = errno ? std::strerror(errno) : "unknown error";
+    impl_->note("rerank serve: accept failed (" + why + "); listening again on port " + std::to_string(impl_->port));
+    bool again = false;
+    for (int i = 0; i < 100 && !again && !impl_->stopping; ++i) {
+      again = impl_->http.bind_to_port(impl_->st.options.host, impl_->port);
+      if (!again) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (!again) {
+      impl_->note("rerank serve: cannot listen on port " + std::to_string(impl_->port) + " again; stopping");
+      break;
+    }
+    if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);
+  }
   impl_->stop_schedulers();
   impl_->serving = false;
 }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Long fuzzing on idle CPU: every target at once, each under `nice -n 19` in slices of SLICE seconds, until the
+# time UNTIL (anything `date -d` reads, e.g. 08:30); the CPU time of each slice (user + system, /usr/bin/time,
+# all threads) is appended to BUILD_DIR/fuzz-logs/cpu.tsv ("target<TAB>user_s<TAB>sys_s<TAB>exit<TAB>end time").
+# Corpora as tests/fuzz/run.sh (BUILD_DIR/fuzz-corpus/NAME grows); a crash ends that slice with its input in
+# BUILD_DIR/fuzz-artifacts/ and the next slice goes on. `cpu_hours.sh BUILD_DIR --sum` prints the CPU hours per
+# target so far.
+#
+#   tests/fuzz/cpu_hours.sh build-fuzz 08:30 [SLICE=600] [TARGET...]   (make fuzz-build first)
+set -uo pipefail
+build=$1
+here=$(cd "$(dirname "$0")" && pwd)
+cpu="$build/fuzz-logs/cpu.tsv"
+if [ "${2:-}" = --sum ]; then
+  awk -F'\t' '{u[$1] += $2 + $3; n[$1]++; if ($4 != 0) c[$1]++}
+    END {for (t in u) printf "%-18s %6.2f CPU-h  %3d slices  %d non-zero exits\n", t, u[t] / 3600, n[t], c[t]}' "$cpu" | sort
+  exit 0
+fi
+until_epoch=$(date -d "$2" +%s) || exit 2
+slice=${3:-600}
+shift $(( $# < 3 ? $# : 3 ))
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(tokenizer_json tokenizer_encode model_config safetensors corpus qrels_run queries server hub)
+declare -A max_len=([tokenizer_json]=65536 [corpus]=16384 [server]=8192 [hub]=16384 [model_config]=8192)
+python3 "$here/seed.py" "$build/fuzz-seeds" || exit 1
+mkdir -p "$build/fuzz-artifacts" "$build/fuzz-logs"
+run_target() {
+  local t=$1 bin="$build/tests/fuzz/fuzz_$1" left
+  mkdir -p "$build/fuzz-corpus/$t" "$build/fuzz-seeds/$t" "$here/corpus/$t"
+  while left=$((until_epoch - $(date +%s))); [ "$left" -gt 30 ]; do
+    [ "$left" -lt "$slice" ] || left=$slice
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} UBSAN_OPTIONS=print_stacktrace=1 \
+      /usr/bin/time -f "%U %S %x" -o "$build/fuzz-logs/$t.time" nice -n 19 "$bin" -max_total_time="$left" \
+      -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len="${max_len[$t]:-4096}" \
+      -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$t-" \
+      "$build/fuzz-corpus/$t" "$build/fuzz-seeds/$t" "$here/corpus/$t" >> "$build/fuzz-logs/$t.long.log" 2>&1
+    read -r u s x < <(tail -1 "$build/fuzz-logs/$t.time")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$u" "$s" "$x" "$(date -u +%H:%M:%S)" >> "$cpu"
+    [ "$x" = 0 ] || sleep 5  # a finding: its input is in fuzz-artifacts/; go on with the next slice
+  done
+}
+for t in "${targets[@]}"; do
+  [ -x "$build/tests/fuzz/fuzz_$t" ] || { echo "not built: fuzz_$t" >&2; exit 1; }
+  run_target "$t" &
+done
+wait
+"$0" "$build" --sum
