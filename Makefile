@@ -10,7 +10,10 @@ DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config python3 \
   ocl-icd-opencl-dev opencl-c-headers libsqlite3-dev libstemmer-dev zlib1g-dev libcurl4-openssl-dev libcpp-httplib-dev libfaiss-dev libssl-dev libhwy-dev \
   chromium fonts-dejavu-core curl ca-certificates \
   python3-venv python3-pip python3-dev ccache \
-  clang libclang-rt-dev
+  clang libclang-rt-dev \
+  nginx hey
+# nginx and hey: the rolling-restart test of deploy/nginx (ctest nginx_rolling_restart runs its own nginx as the
+# current user in a temporary directory; where systemd runs, Debian's package also starts the system's nginx).
 # Node.js for the npm SDK test: Debian's nodejs + npm only when no `node` is on PATH (a NodeSource or nvm install
 # is used as it is; Debian 12's nodejs is 18, which the pinned npm packages support).
 NODE_PACKAGES := $(shell command -v node >/dev/null 2>&1 || echo nodejs npm)
