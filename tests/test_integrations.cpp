@@ -289,8 +289,12 @@ void check_es_results(const json& answer, const std::vector<std::string>& input,
     const size_t idx = r["index"].get<size_t>();
     ASSERT_LT(idx, input.size());
     EXPECT_NEAR(r["relevance_score"].get<double>(), want[idx], 1e-5);
-    if (k > 0) EXPECT_GE(results[k - 1]["relevance_score"].get<double>(), r["relevance_score"].get<double>());
-    if (with_text) EXPECT_EQ(r.at("document").at("text"), input[idx]);
+    if (k > 0) {
+      EXPECT_GE(results[k - 1]["relevance_score"].get<double>(), r["relevance_score"].get<double>());
+    }
+    if (with_text) {
+      EXPECT_EQ(r.at("document").at("text"), input[idx]);
+    }
   }
 }
 
@@ -342,7 +346,9 @@ TEST_F(Integrations, ElasticsearchCohereService) {
     const size_t idx = s.at("index").get<size_t>();
     ASSERT_LT(idx, input.size());
     EXPECT_TRUE(s.at("relevance_score").is_number());
-    if (with_text) EXPECT_EQ(s.at("text"), input[idx]);
+    if (with_text) {
+      EXPECT_EQ(s.at("text"), input[idx]);
+    }
   }
 }
 
@@ -363,9 +369,10 @@ TEST_F(Integrations, ElasticsearchCustomService) {
   body = replace_all(body, "${input}", json(input).dump());
   EXPECT_EQ(body.find("${"), std::string::npos) << body;
   httplib::Headers headers;
+  const json secrets = ss.value("secret_parameters", json::object());
   for (const auto& [k, v] : ss.at("headers").items()) {
     std::string value = v;
-    for (const auto& [sk, sv] : ss.value("secret_parameters", json::object()).items()) value = replace_all(value, "${" + sk + "}", kKey);
+    for (const auto& [sk, sv] : secrets.items()) value = replace_all(value, "${" + sk + "}", kKey);
     EXPECT_EQ(value.find("${"), std::string::npos) << value;
     headers.emplace(k, value);
   }
@@ -391,7 +398,9 @@ TEST_F(Integrations, ElasticsearchCustomService) {
     const size_t idx = indices[k].get<size_t>();
     ASSERT_LT(idx, input.size());
     EXPECT_NEAR(scores[k].get<double>(), want[idx], 1e-5);
-    if (!texts.empty()) EXPECT_EQ(texts[k], input[idx]);
+    if (!texts.empty()) {
+      EXPECT_EQ(texts[k], input[idx]);
+    }
   }
 }
 
