@@ -10,7 +10,10 @@ DEBIAN_PACKAGES := build-essential cmake ninja-build pkg-config python3 \
   ocl-icd-opencl-dev opencl-c-headers libsqlite3-dev libstemmer-dev zlib1g-dev libcurl4-openssl-dev libcpp-httplib-dev libfaiss-dev libssl-dev libhwy-dev \
   chromium fonts-dejavu-core curl ca-certificates \
   python3-venv python3-pip python3-dev ccache \
-  clang libclang-rt-dev
+  clang libclang-rt-dev \
+  nginx hey
+# nginx and hey: the rolling-restart test of deploy/nginx (ctest nginx_rolling_restart runs its own nginx as the
+# current user in a temporary directory; where systemd runs, Debian's package also starts the system's nginx).
 # The OpenSearch integration test (ctest opensearch_cluster) builds a 2-node cluster from Maven Central's OpenSearch
 # 2.19 server modules with Java 17: only `make test` installs these (`make integration-deps`); the Maven local
 # repository is ~/.m2, so a machine downloads the jars once.

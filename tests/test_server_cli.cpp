@@ -1,4 +1,5 @@
-// `rerank serve` as a child process on a free port: a request over HTTP, then SIGTERM -> exit status 0.
+// `rerank serve` as a child process on a free port: a request over HTTP, then SIGTERM -> exit status 0; and the
+// drain on SIGTERM: /ready 503 while requests are still served for --drain-seconds, then exit 0.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -42,7 +43,7 @@ TEST(ServerCli, ServesAndExitsCleanlyOnSigterm) {
     (void)f;
     const std::string p = std::to_string(port);
     ::execl(RERANK_CLI, RERANK_CLI, "serve", "-m", model.c_str(), "--port", p.c_str(), "--threads", "1",
-            static_cast<char*>(nullptr));
+            "--drain-seconds", "0", static_cast<char*>(nullptr));
     _exit(127);
   }
   httplib::Client cli("127.0.0.1", port);
@@ -69,6 +70,63 @@ TEST(ServerCli, ServesAndExitsCleanlyOnSigterm) {
   std::string text((std::istreambuf_iterator<char>(in)), {});
   EXPECT_NE(text.find("\"path\":\"/v2/rerank\""), std::string::npos) << text;  // the access log line
   EXPECT_NE(text.find("\"status\":200"), std::string::npos) << text;
+  std::filesystem::remove(log);
+}
+
+TEST(ServerCli, SigtermDrainsBeforeExiting) {
+  const int port = free_port();
+  const std::string model = rerank::test::data("encoders/models/ce-tiny").string();
+  const std::string log = (std::filesystem::temp_directory_path() / ("rerank-drain-" + std::to_string(::getpid()) + ".log")).string();
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    FILE* f = std::freopen(log.c_str(), "w", stderr);
+    (void)f;
+    const std::string p = std::to_string(port);
+    ::execl(RERANK_CLI, RERANK_CLI, "serve", "-m", model.c_str(), "--port", p.c_str(), "--threads", "1",
+            "--drain-seconds", "1.5", "--quiet", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto get = [&](const char* path) {
+    httplib::Client cli("127.0.0.1", port);
+    cli.set_connection_timeout(0, 200000);
+    auto r = cli.Get(path);
+    return r ? r->status : -1;
+  };
+  bool ready = false;
+  for (int i = 0; i < 500 && !ready; ++i) {
+    ready = get("/ready") == 200;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(ready) << "server did not become ready";
+  const auto t0 = std::chrono::steady_clock::now();
+  ::kill(pid, SIGTERM);
+  int ready_status = 200;
+  for (int i = 0; i < 100 && ready_status == 200; ++i) {
+    ready_status = get("/ready");
+    if (ready_status == 200) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(ready_status, 503);
+  EXPECT_EQ(get("/health"), 200);
+  {  // a new connection during the drain is served, and asked to close
+    httplib::Client cli("127.0.0.1", port);
+    auto r = cli.Post("/v2/rerank", R"({"query": "reset password", "documents": ["Click Forgot Password.", "Office hours"]})",
+                      "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->get_header_value("Connection"), "close");
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_GE(secs, 1.4);   // the drain period
+  EXPECT_LT(secs, 15.0);  // then it stops
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("draining for 1.5 s"), std::string::npos) << text;
+  EXPECT_NE(text.find("rerank serve: stopped"), std::string::npos) << text;
   std::filesystem::remove(log);
 }
 

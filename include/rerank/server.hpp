@@ -16,6 +16,9 @@
 //                                 return_documents, chunking} -> {id, results: [{index, relevance_score,
 //                                 document?}], meta}; relevance_score = sigmoid(logit)
 //   POST /rerank, /embed, /predict, /tokenize; GET /info, /health, /metrics   Hugging Face TEI shapes
+//   GET /ready (also /readyz)     readiness: 200 {"status": "ready"} once every model ran its warm-up pass; 503
+//                                 {"status": "starting" | "draining" | "failed", "message"} otherwise. /health is
+//                                 liveness: 200 whenever the process serves HTTP. Neither needs the API key.
 //   POST /v1/embeddings, GET /v1/models   OpenAI shapes (float or base64 encoding_format)
 //   POST /search                  two-stage search of `collection` with rerank::Pipeline: {query, k?, top_n?,
 //                                 retriever?, model?, return_documents?} -> {query, retriever, model, results:
@@ -75,6 +78,8 @@ struct ServerOptions {
   bool access_log = true;          ///< one JSON line per request on stderr (or to `log`)
   std::function<void(const std::string&)> log;   ///< receives access-log lines; null = stderr
   std::function<void()> before_batch;            ///< test hook: runs on the scheduler thread before each batch
+  bool warmup = true;              ///< one short forward pass per model before GET /ready answers 200
+  std::function<void()> before_warmup;           ///< test hook: runs on each scheduler thread before its warm-up
 };
 
 class Server {
@@ -93,6 +98,12 @@ class Server {
   int start();
   /// Stops accepting, lets in-flight requests finish, stops the schedulers. Idempotent.
   void stop();
+  /// Starts draining: GET /ready answers 503 from now on, while every request (new connections too) is still
+  /// served, with "Connection: close" so that clients reconnect (elsewhere, once a balancer has seen /ready).
+  /// stop() ends it. Idempotent.
+  void drain();
+  /// What GET /ready answers 200 to: every model's warm-up pass is done and succeeded, and not draining.
+  bool ready() const;
   int port() const;
 
   struct Stats {

@@ -1,9 +1,10 @@
 # Sourced by the server test scripts: start_serve LOG CLI ARGS... runs `CLI serve ARGS... --host 127.0.0.1 --port 0
-# --quiet` in the background, sets $serve_pid and $port once it listens, and stops it on exit (stop_serve).
+# --quiet --drain-seconds 0` in the background, sets $serve_pid and $port once it listens, and stops it on exit
+# (stop_serve: SIGTERM, no drain period).
 start_serve() {
   local log=$1 cli=$2
   shift 2
-  "$cli" serve "$@" --host 127.0.0.1 --port 0 --quiet 2>"$log" &
+  "$cli" serve "$@" --host 127.0.0.1 --port 0 --quiet --drain-seconds 0 2>"$log" &
   serve_pid=$!
   port=
   for _ in $(seq 1 600); do  # up to 60 s (a sanitizer build starts slowly)

@@ -13,7 +13,7 @@ namespace {
 const std::set<std::string>& known_routes() {
   static const std::set<std::string> r = {"/v2/rerank", "/v1/rerank", "/rerank",         "/embed",      "/predict",
                                           "/tokenize",  "/info",      "/health",         "/metrics",    "/v1/embeddings",
-                                          "/embeddings", "/v1/models", "/search"};
+                                          "/embeddings", "/v1/models", "/search", "/ready", "/readyz"};
   return r;
 }
 

@@ -1,4 +1,4 @@
-// auth_limits.cpp — what runs before every route: the API key check (every route but /health when a key is set;
+// auth_limits.cpp — what runs before every route: the API key check (every route but /health and /ready when a key is set;
 // "Authorization: Bearer KEY"), the body size limit, and JSON bodies for httplib's own errors (404, 413, ...).
 #include "server/http_setup.hpp"
 
@@ -24,7 +24,8 @@ size_t header_bytes(const httplib::Request& req) {
 }  // namespace
 
 bool authorized(const ServerOptions& o, const httplib::Request& req) {
-  if (o.api_key.empty() || req.path == "/health") return true;
+  // Probes carry no key: liveness and readiness are open.
+  if (o.api_key.empty() || req.path == "/health" || req.path == "/ready" || req.path == "/readyz") return true;
   const std::string h = req.get_header_value("Authorization");
   static const std::string bearer = "Bearer ";
   if (h.size() > bearer.size() && h.compare(0, bearer.size(), bearer) == 0) return same(h.substr(bearer.size()), o.api_key);
@@ -42,6 +43,9 @@ void install_limits(httplib::Server& http, State& st) {
     ctx = RequestContext{};
     ctx.active = true;
     ctx.start = std::chrono::steady_clock::now();
+    // Draining: every answer asks the client to close its kept-alive connection, so that its next request opens
+    // a new one (to another replica, once the balancer has seen /ready go 503).
+    if (st.draining.load()) res.set_header("Connection", "close");
     if (header_bytes(req) > st.options.max_header_bytes) {
       reply_error(res, 431, "request headers larger than " + std::to_string(st.options.max_header_bytes) + " bytes");
       res.set_header("Connection", "close");

@@ -32,6 +32,40 @@ size_t Scheduler::queue_depth() const {
   return queue_.size();
 }
 
+bool Scheduler::warmed() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return warmed_;
+}
+
+std::string Scheduler::warmup_error() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return warmup_error_;
+}
+
+// Not a request: no metrics, no before_batch hook. A failure is kept for /ready (the model stays loaded and
+// requests are still tried, each failing or not on its own).
+void Scheduler::run_warmup(CrossEncoder* ce, BiEncoder* be) {
+  std::string error;
+  if (!options_.warmup.empty()) {
+    try {
+      if (options_.before_warmup) options_.before_warmup();
+      if (ce)
+        ce->predict_encoded(options_.warmup);
+      else
+        be->encode_encoded(options_.warmup);
+    } catch (const std::exception& e) {
+      error = e.what();
+      if (error.empty()) error = "unknown error";
+    } catch (...) {
+      error = "unknown error";
+    }
+    options_.warmup.clear();
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  warmed_ = true;
+  warmup_error_ = std::move(error);
+}
+
 std::vector<std::vector<float>> Scheduler::run(std::vector<Encoding> inputs, BatchInfo* info) {
   Job job;
   job.outputs.resize(inputs.size());
@@ -63,6 +97,7 @@ void Scheduler::loop() {
     ce = std::make_unique<CrossEncoder>(model_, eo);
   else
     be = std::make_unique<BiEncoder>(model_, eo);
+  run_warmup(ce.get(), be.get());
 
   struct Slot {
     Job* job;

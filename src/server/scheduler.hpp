@@ -26,6 +26,10 @@ struct SchedulerOptions {
   size_t threads = 0;
   Precision precision = Precision::FP32;
   std::function<void()> before_batch;
+  /// Run once on the scheduler thread before any request (a warm-up pass: scratch buffers, kernel primitives,
+  /// the weights' pages); empty = none. warmed() is true once it ran (or right away without one).
+  std::vector<Encoding> warmup;
+  std::function<void()> before_warmup;  ///< test hook: runs on the scheduler thread before the warm-up pass
 };
 
 /// What one request went through, for the access log.
@@ -50,6 +54,9 @@ class Scheduler {
   /// Stops accepting, finishes the queued work, joins the thread. Idempotent.
   void stop();
   size_t queue_depth() const;
+  /// Whether the warm-up pass is over (successful or not); warmup_error() says why it failed ("" = it did not).
+  bool warmed() const;
+  std::string warmup_error() const;
 
  private:
   struct Job {
@@ -63,6 +70,7 @@ class Scheduler {
     BatchInfo info;
   };
   void loop();
+  void run_warmup(CrossEncoder* ce, BiEncoder* be);
 
   std::string name_;
   std::shared_ptr<const Model> model_;
@@ -72,6 +80,8 @@ class Scheduler {
   std::condition_variable cv_work_, cv_done_;
   std::deque<Job*> queue_;
   bool stopping_ = false;
+  bool warmed_ = false;        // guarded by mu_
+  std::string warmup_error_;   // guarded by mu_
   std::thread thread_;
 };
 

@@ -42,6 +42,22 @@ struct Server::Impl {
 
 namespace server {
 
+namespace {
+
+// One short input the way a request makes it (the model's own pair template, Qwen's prompt, ...): the warm-up pass.
+std::vector<Encoding> warmup_inputs(const ServedModel& m) {
+  if (m.cross) {
+    PairOptions po;
+    po.predict.template_name = "auto";
+    return make_pairs(m, "how do I reset my password?", {"Click 'Forgot password' on the sign-in page."}, po, 1u << 20)
+        .pairs;
+  }
+  size_t tokens = 0;
+  return make_texts(m, {"how do I reset my password?"}, true, 1u << 20, &tokens);
+}
+
+}  // namespace
+
 void init_state(State& st, ServerOptions options) {
   if (options.max_concurrent == 0) options.max_concurrent = 1;
   if (options.max_queue == 0) options.max_queue = 1;
@@ -57,6 +73,8 @@ void init_state(State& st, ServerOptions options) {
     so.threads = st.options.threads;
     so.precision = st.options.precision;
     so.before_batch = st.options.before_batch;
+    if (st.options.warmup) so.warmup = warmup_inputs(*m);
+    so.before_warmup = st.options.before_warmup;
     m->scheduler = std::make_unique<Scheduler>(m->name, m->model, so, st.metrics);
   }
   st.metrics.add_gauge("rerank_queue_depth", "Requests waiting for a model's scheduler.", [&st] {
@@ -71,6 +89,7 @@ void register_routes(Routes& routes, State& st) {
   register_tei_routes(routes, st);
   register_openai_routes(routes, st);
   register_search_routes(routes, st);
+  register_ready_routes(routes, st);
 }
 
 }  // namespace server
@@ -163,6 +182,10 @@ void Server::stop() {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }
+
+void Server::drain() { impl_->st.draining = true; }
+
+bool Server::ready() const { return server::readiness(impl_->st).ready(); }
 
 int Server::port() const { return impl_->port; }
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -24,7 +25,17 @@ struct State {
   std::vector<std::unique_ptr<ServedModel>> models;
   Metrics metrics;
   std::shared_ptr<CollectionPool> collections;  ///< null without --collection
+  std::atomic<bool> draining{false};            ///< Server::drain(): /ready answers 503, responses close
 };
+
+/// Readiness for GET /ready: "ready", "starting" (a warm-up pass still running), "draining" or "failed" (a
+/// warm-up pass threw; `message` says which model and why).
+struct Readiness {
+  std::string status;
+  std::string message;
+  bool ready() const { return status == "ready"; }
+};
+Readiness readiness(const State& st);
 
 /// Per-request facts for the access log, set by the handler thread (httplib runs pre-routing, the handler and
 /// the logger of one request on the same thread).
@@ -95,5 +106,7 @@ void register_openai_routes(Routes& http, State& st);
 std::shared_ptr<CollectionPool> open_collection_pool(const ServerOptions& options);
 /// POST /search (404 when st.collections is null).
 void register_search_routes(Routes& http, State& st);
+/// GET /ready and /readyz.
+void register_ready_routes(Routes& http, State& st);
 
 }  // namespace rerank::server

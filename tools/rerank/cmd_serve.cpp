@@ -1,10 +1,13 @@
 // rerank serve: the HTTP server (Cohere / TEI / Jina / OpenAI routes) in front of one or more models.
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "cli.hpp"
@@ -14,6 +17,27 @@ namespace rerank::cli {
 
 namespace {
 int g_signal_pipe[2] = {-1, -1};
+
+/// The next signal number written to the pipe (0: serve() ended on its own), or -1 after `timeout_ms` (< 0: none).
+int wait_signal(int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    int wait = -1;
+    if (timeout_ms >= 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      wait = static_cast<int>(std::max<int64_t>(0, left.count()));
+    }
+    pollfd p{g_signal_pipe[0], POLLIN, 0};
+    const int n = ::poll(&p, 1, wait);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    unsigned char sig = 0;
+    const ssize_t r = ::read(g_signal_pipe[0], &sig, 1);
+    if (r < 0 && errno == EINTR) continue;
+    return r == 1 ? sig : 0;
+  }
+}
+
 void on_signal(int sig) {
   const unsigned char c = static_cast<unsigned char>(sig);
   const int saved = errno;
@@ -28,6 +52,8 @@ void register_serve(CLI::App& app) {
   auto precision = std::make_shared<std::string>("fp32");
   auto no_batching = std::make_shared<bool>(false);
   auto quiet = std::make_shared<bool>(false);
+  auto no_warmup = std::make_shared<bool>(false);
+  auto drain_seconds = std::make_shared<double>(5.0);
   CLI::App* cmd = app.add_subcommand("serve", "Serve models over HTTP: Cohere Rerank, Hugging Face TEI, Jina and OpenAI embeddings APIs");
   cmd->footer(
       "Routes: POST /v2/rerank, /v1/rerank (Cohere; Jina), /rerank, /embed, /predict, /tokenize (TEI),\n"
@@ -35,8 +61,12 @@ void register_serve(CLI::App& app) {
       "POST /search {query, k?, top_n?, retriever?, return_documents?} (first stage + reranking). Errors are JSON\n"
       "{\"message\": ...} with a 4xx status; 429 + Retry-After when the queue is full.\n"
       "A request's \"model\" field picks a model by name (directory basename or Hub id); default: the first of the\n"
-      "kind the route needs. One JSON access-log line per request on stderr. SIGINT/SIGTERM: finish in-flight\n"
-      "requests, exit 0.\n\n"
+      "kind the route needs. One JSON access-log line per request on stderr.\n"
+      "GET /health is liveness (200 while the process serves), GET /ready (or /readyz) readiness: 200 once every\n"
+      "model ran a warm-up pass, 503 while starting and while draining; neither needs the API key.\n"
+      "SIGTERM: /ready turns 503 and requests (new connections too) are still served for --drain-seconds, then\n"
+      "the server stops accepting, finishes in-flight requests and exits 0. SIGINT (or a second SIGTERM): the\n"
+      "same without the drain period.\n\n"
       "Example:\n"
       "  rerank serve -m cross-encoder/ms-marco-MiniLM-L-6-v2 -m sentence-transformers/all-MiniLM-L6-v2 --port 8080\n"
       "  curl -s localhost:8080/v2/rerank -d '{\"query\": \"reset password\", \"documents\": [\"Click Forgot Password.\", \"Our office hours\"]}'\n"
@@ -68,10 +98,17 @@ void register_serve(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"fp32", "bf16", "int8"}, CLI::ignore_case));
   cmd->add_flag("--quiet", *quiet, "No access log");
-  cmd->callback([o, precision, no_batching, quiet] {
+  cmd->add_flag("--no-warmup", *no_warmup, "No warm-up pass per model: GET /ready answers 200 as soon as the server listens");
+  cmd->add_option("--drain-seconds", *drain_seconds,
+                  "On SIGTERM, seconds to keep serving (new connections too) with GET /ready at 503 before stopping, so "
+                  "that load balancers and Kubernetes take the replica out first")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  cmd->callback([o, precision, no_batching, quiet, no_warmup, drain_seconds] {
     o->precision = parse_precision(*precision);
     o->batching = !*no_batching;
     o->access_log = !*quiet;
+    o->warmup = !*no_warmup;
     // SIGINT/SIGTERM: the handler (async-signal-safe) writes the signal number to a pipe; a thread reads it and
     // calls stop(). (Blocking the signals instead would not cover threads libraries start before main.)
     if (::pipe(g_signal_pipe) != 0) throw Error("serve: cannot create a pipe");
@@ -87,13 +124,20 @@ void register_serve(CLI::App& app) {
                  o->models.size(), o->models.size() == 1 ? "" : "s", o->batching ? "on" : "off",
                  o->collection.empty() && o->opensearch.url.empty() ? "" : ", /search on ",
                  o->collection.empty() ? (o->opensearch.url + "/" + o->opensearch.index).c_str() : o->collection.c_str());
-    std::thread waiter([&] {
-      unsigned char sig = 0;
-      while (::read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+    const double drain = *drain_seconds;
+    std::thread waiter([&server, drain] {
+      const int sig = wait_signal(-1);
+      if (sig <= 0) return;  // serve() ended on its own
+      if (sig == SIGTERM && drain > 0) {
+        std::fprintf(stderr, "rerank serve: SIGTERM, draining for %g s (/ready answers 503, requests are still served)\n",
+                     drain);
+        server.drain();
+        const int again = wait_signal(static_cast<int>(drain * 1000));
+        if (again == 0) return;
       }
-      if (sig == 0) return;  // serve() ended on its own
-      ::signal(SIGINT, SIG_DFL);  // a second signal ends the process at once
+      ::signal(SIGINT, SIG_DFL);  // from now on a signal ends the process at once
       ::signal(SIGTERM, SIG_DFL);
+      server.drain();
       std::fprintf(stderr, "rerank serve: %s, finishing in-flight requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
       server.stop();
     });
