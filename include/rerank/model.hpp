@@ -64,7 +64,9 @@ const char* activation_name(Activation a);
 
 /// Arithmetic of the encoder's matrix products. FP32 is exact (the reference); BF16 rounds weights and
 /// activations to bfloat16 with fp32 accumulation (AMX / AVX512-BF16 through oneDNN); INT8 quantises weights per
-/// output channel and activations per token, symmetrically. Attention, LayerNorm and activations stay fp32.
+/// output channel and activations per token, symmetrically, with SmoothQuant factors calibrated at packing time, on
+/// the products an architecture marks int8-safe (BERT family: Q/K/V and FFN up; the others run as in BF16).
+/// Attention products run in bf16 in both reduced modes; LayerNorm, softmax and activations stay fp32.
 enum class Precision { FP32, BF16, INT8 };
 const char* precision_name(Precision p);
 /// "fp32" | "bf16" | "int8" (case-insensitive). Throws InputError otherwise.

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "kernels/convert.hpp"
+#include "kernels/simd.hpp"
 
 namespace rerank::kernels {
 
@@ -38,9 +39,10 @@ dnnl::matmul::primitive_desc make_pd(int64_t m, int n, int k, Precision p, const
 struct PackedLinear::Impl {
   memory weights;             // oneDNN's preferred blocked layout
   std::vector<float> wscale;  // INT8: per-output-channel weight scales
+  std::vector<float> inv_smooth;  // INT8: 1 / smoothing factor per input channel (empty: none)
 };
 
-PackedLinear::PackedLinear(const float* w, int n, int k, Precision p)
+PackedLinear::PackedLinear(const float* w, int n, int k, Precision p, const float* smooth)
     : n_(n), k_(k), precision_(p), impl_(std::make_unique<Impl>()) {
   dnnl::stream s(cpu_engine());
   // the layout oneDNN prefers (the same for every row count on the CPUs tried; checked again per primitive)
@@ -51,13 +53,21 @@ PackedLinear::PackedLinear(const float* w, int n, int k, Precision p)
   if (p == Precision::INT8) {
     auto* q = static_cast<int8_t*>(src.get_data_handle());
     impl_->wscale.resize(n);
+    if (smooth) {
+      impl_->inv_smooth.resize(k);
+      for (int i = 0; i < k; ++i) impl_->inv_smooth[i] = 1.0f / smooth[i];
+    }
+    std::vector<float> row(k);
     for (int o = 0; o < n; ++o) {
       float mx = 0.0f;
-      for (int i = 0; i < k; ++i) mx = std::max(mx, std::fabs(w[static_cast<size_t>(o) * k + i]));
+      for (int i = 0; i < k; ++i) {
+        row[i] = w[static_cast<size_t>(o) * k + i] * (smooth ? smooth[i] : 1.0f);
+        mx = std::max(mx, std::fabs(row[i]));
+      }
       const float scale = mx > 0 ? mx / 127.0f : 1.0f;
       impl_->wscale[o] = scale;
       for (int i = 0; i < k; ++i) {
-        float v = std::nearbyint(w[static_cast<size_t>(o) * k + i] / scale);
+        float v = std::nearbyint(row[i] / scale);
         q[static_cast<size_t>(o) * k + i] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
       }
     }
@@ -72,6 +82,8 @@ PackedLinear::PackedLinear(const float* w, int n, int k, Precision p)
 }
 
 PackedLinear::~PackedLinear() = default;
+const float* PackedLinear::col_scale() const { return impl_->wscale.data(); }
+const float* PackedLinear::inv_smooth() const { return impl_->inv_smooth.empty() ? nullptr : impl_->inv_smooth.data(); }
 
 struct MatmulCache::Impl {
   struct Entry {
@@ -89,8 +101,32 @@ MatmulCache::~MatmulCache() = default;
 MatmulCache::MatmulCache(MatmulCache&&) noexcept = default;
 MatmulCache& MatmulCache::operator=(MatmulCache&&) noexcept = default;
 
+void MatmulCache::run_s8(const PackedLinear& w, const int8_t* x, size_t m, int32_t* acc) {
+  if (m == 0) return;
+  omp_set_num_threads(1);
+  auto key = std::make_tuple(w.n(), w.k(), static_cast<int>(Precision::INT8), m);
+  auto it = impl_->prims.find(key);
+  if (it == impl_->prims.end()) {
+    if (impl_->prims.size() > 512) impl_->prims.clear();
+    auto pd = make_pd(static_cast<int64_t>(m), w.n(), w.k(), Precision::INT8, w.impl().weights.get_desc());
+    it = impl_->prims.emplace(key, Impl::Entry{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc()}).first;
+  }
+  memory src(it->second.src, cpu_engine(), const_cast<int8_t*>(x));
+  memory dst(it->second.dst, cpu_engine(), acc);
+  it->second.prim.execute(impl_->stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w.impl().weights}, {DNNL_ARG_DST, dst}});
+  impl_->stream.wait();
+}
+
 void MatmulCache::run(const PackedLinear& w, const void* x, size_t m, float* y, const float* row_scale) {
   if (m == 0) return;
+  if (w.precision() == Precision::INT8) {  // int32 products -> float, in place
+    run_s8(w, static_cast<const int8_t*>(x), m, reinterpret_cast<int32_t*>(y));
+    const size_t n = static_cast<size_t>(w.n());
+    for (size_t r = 0; r < m; ++r) {
+      simd::dequant_row(reinterpret_cast<int32_t*>(y + r * n), row_scale ? row_scale[r] : 1.0f, w.col_scale(), nullptr, n, y + r * n);
+    }
+    return;
+  }
   omp_set_num_threads(1);  // the engine's pool parallelises; oneDNN runs on the calling thread
   auto key = std::make_tuple(w.n(), w.k(), static_cast<int>(w.precision()), m);
   auto it = impl_->prims.find(key);
@@ -104,19 +140,6 @@ void MatmulCache::run(const PackedLinear& w, const void* x, size_t m, float* y, 
   memory dst(it->second.dst, cpu_engine(), y);
   it->second.prim.execute(impl_->stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w.impl().weights}, {DNNL_ARG_DST, dst}});
   impl_->stream.wait();
-  if (w.precision() == Precision::INT8) {  // int32 products -> float, in place
-    const size_t n = static_cast<size_t>(w.n());
-    const float* ws = w.impl().wscale.data();
-    for (size_t r = 0; r < m; ++r) {
-      float* out = y + r * n;
-      const float rs = row_scale ? row_scale[r] : 1.0f;
-      for (size_t o = 0; o < n; ++o) {
-        int32_t acc;
-        std::memcpy(&acc, out + o, 4);
-        out[o] = static_cast<float>(acc) * rs * ws[o];
-      }
-    }
-  }
 }
 
 namespace {

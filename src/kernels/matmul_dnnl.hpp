@@ -20,13 +20,19 @@ using Precision = rerank::Precision;
 
 class PackedLinear {
  public:
-  /// w is [n, k] row-major (PyTorch layout). For INT8 the weights are quantised symmetrically per output channel.
-  PackedLinear(const float* w, int n, int k, Precision p);
+  /// w is [n, k] row-major (PyTorch layout). For INT8 the weights are quantised symmetrically per output channel;
+  /// `smooth` (INT8 only, may be null): per-input-channel factors s[k] > 0 folded into the weights (W s) before the
+  /// quantisation, whose inverse the activations get (x / s: SmoothQuant), see inv_smooth().
+  PackedLinear(const float* w, int n, int k, Precision p, const float* smooth = nullptr);
   ~PackedLinear();
   PackedLinear(const PackedLinear&) = delete;
   int n() const { return n_; }
   int k() const { return k_; }
   Precision precision() const { return precision_; }
+  /// INT8: the per-output-channel weight scales (w ~ col_scale[n] * w8).
+  const float* col_scale() const;
+  /// INT8: 1 / smooth per input channel, or null without smoothing.
+  const float* inv_smooth() const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }
@@ -47,6 +53,9 @@ class MatmulCache {
   /// FP32: `x` holds f32 rows. BF16: `x` holds bf16 (uint16_t) rows. INT8: `x` holds int8 rows quantised per row, x_real = row_scale[r] * x;
   /// the int32 products are rescaled by row_scale[r] * weight_scale[n]. Single-threaded on the caller.
   void run(const PackedLinear& w, const void* x, size_t m, float* y, const float* row_scale = nullptr);
+
+  /// INT8 weights only: acc[m, n] = x[m, k] W8^T exactly in int32 (x: int8 rows). Single-threaded on the caller.
+  void run_s8(const PackedLinear& w, const int8_t* x, size_t m, int32_t* acc);
 
   /// BF16 weights only, the epilogue fused into the product (oneDNN bias + eltwise post-op, in registers):
   /// y[m, n] = act(x W^T + bias) with x bf16 rows; y is bf16 (uint16_t) when `bf16_out`, else f32. `bias` may be

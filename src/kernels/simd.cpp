@@ -169,6 +169,52 @@ void ResidualLayerNormRow(float* HWY_RESTRICT x, const float* HWY_RESTRICT y, co
   });
 }
 
+// Symmetric int8 quantisation of one row, optionally smoothed per channel first (x[i] * inv_smooth[i]):
+// y = round(x' / scale) (nearest even, as std::nearbyint), scale = max|x'| / 127 (1 for an all-zero row).
+float QuantizeRowS8(const float* HWY_RESTRICT x, const float* HWY_RESTRICT inv_smooth, size_t n, int8_t* HWY_RESTRICT y) {
+  const D d;
+  const hn::RebindToSigned<D> di;
+  const hn::Rebind<int8_t, D> d8;
+  const size_t N = hn::Lanes(d);
+  auto load = [&](size_t i) {
+    const V v = load_tail(x, i, n);
+    return inv_smooth ? hn::Mul(v, load_tail(inv_smooth, i, n)) : v;
+  };
+  V vmax = hn::Zero(d);
+  for (size_t i = 0; i < n; i += N) vmax = hn::Max(vmax, hn::IfThenElseZero(hn::FirstN(d, n - i), hn::Abs(load(i))));
+  const float mx = hn::GetLane(hn::MaxOfLanes(d, vmax));
+  const float scale = mx > 0.0f ? mx / 127.0f : 1.0f;
+  const V inv = hn::Set(d, 1.0f / scale), lim = hn::Set(d, 127.0f);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const V q = hn::Clamp(hn::Round(hn::Mul(load(i), inv)), hn::Neg(lim), lim);
+    hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, y + i);
+  }
+  if (i < n) {
+    HWY_ALIGN int8_t tail[HWY_MAX_BYTES / sizeof(float)];
+    const V q = hn::Clamp(hn::Round(hn::Mul(load(i), inv)), hn::Neg(lim), lim);
+    hn::Store(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, tail);
+    for (size_t j = 0; j < n - i; ++j) y[i + j] = tail[j];
+  }
+  return scale;
+}
+
+// y[i] = float(acc[i]) * row_scale * col_scale[i] (+ bias[i]); y may alias acc (in place).
+void DequantRow(const int32_t* acc, float row_scale, const float* HWY_RESTRICT col_scale, const float* HWY_RESTRICT bias,
+                size_t n, float* y) {
+  const D d;
+  const hn::RebindToSigned<D> di;
+  const size_t N = hn::Lanes(d);
+  const V rs = hn::Set(d, row_scale);
+  for (size_t i = 0; i < n; i += N) {
+    const auto m = hn::FirstN(d, n - i);
+    const auto mi = hn::FirstN(di, n - i);
+    V v = hn::Mul(hn::ConvertTo(d, hn::MaskedLoad(mi, di, acc + i)), hn::Mul(rs, hn::MaskedLoad(m, d, col_scale + i)));
+    if (bias) v = hn::Add(v, hn::MaskedLoad(m, d, bias + i));
+    hn::BlendedStore(v, m, d, y + i);
+  }
+}
+
 }  // namespace rerank::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -179,6 +225,8 @@ HWY_EXPORT(SoftmaxRow);
 HWY_EXPORT(BiasActRow);
 HWY_EXPORT(SoftmaxBf16Row);
 HWY_EXPORT(ResidualLayerNormRow);
+HWY_EXPORT(QuantizeRowS8);
+HWY_EXPORT(DequantRow);
 
 void softmax_row(float* x, size_t n, float scale) { HWY_DYNAMIC_DISPATCH(SoftmaxRow)(x, n, scale); }
 
@@ -195,6 +243,14 @@ void bias_act_row(float* y, const float* bias, size_t n, Act act) {
 void residual_layernorm_row(float* x, const float* y, const float* bias, const float* gamma, const float* beta, size_t n,
                             float eps) {
   HWY_DYNAMIC_DISPATCH(ResidualLayerNormRow)(x, y, bias, gamma, beta, n, eps);
+}
+
+float quantize_row_s8(const float* x, const float* inv_smooth, size_t n, int8_t* y) {
+  return HWY_DYNAMIC_DISPATCH(QuantizeRowS8)(x, inv_smooth, n, y);
+}
+
+void dequant_row(const int32_t* acc, float row_scale, const float* col_scale, const float* bias, size_t n, float* y) {
+  HWY_DYNAMIC_DISPATCH(DequantRow)(acc, row_scale, col_scale, bias, n, y);
 }
 
 const char* target_name() {

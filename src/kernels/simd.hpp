@@ -18,6 +18,12 @@ void softmax_bf16_row(float* x, size_t n, float scale, uint16_t* out);
 void bias_act_row(float* y, const float* bias, size_t n, Act act);
 void residual_layernorm_row(float* x, const float* y, const float* bias, const float* gamma, const float* beta, size_t n,
                             float eps);
+/// int8 path: symmetric quantisation of one row, smoothed per channel first when inv_smooth is set
+/// (x'[i] = x[i] * inv_smooth[i]): y = round(x' / scale), nearest even, scale = max|x'| / 127 (1 for zeros).
+/// Equals kernels::quantize_row_s8 on x' (the scalar reference). Returns the scale.
+float quantize_row_s8(const float* x, const float* inv_smooth, size_t n, int8_t* y);
+/// int8 path: y[i] = acc[i] * row_scale * col_scale[i] + bias[i] (bias may be null); y may alias acc.
+void dequant_row(const int32_t* acc, float row_scale, const float* col_scale, const float* bias, size_t n, float* y);
 /// The Highway target chosen on this CPU, e.g. "AVX3_SPR".
 const char* target_name();
 

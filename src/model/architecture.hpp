@@ -43,6 +43,8 @@ struct Scratch {
   std::vector<float> kv;                      // decoders: keys and values of shared prefixes, per layer
   std::vector<std::vector<float>> chunk;      // per worker: one row chunk's FFN intermediate (ffn_rows)
   std::vector<uint16_t> qkv16, ctx16;         // bf16 attention input / output (AttentionShape::bf16_io)
+  /// Calibration (fp32 runs only): per registered linear (slot), the max |input| per input channel seen so far.
+  std::vector<std::vector<float>>* calib = nullptr;
 };
 
 class Architecture {
@@ -75,10 +77,14 @@ class Architecture {
   const kernels::PackedLinear* packed(const Linear& l, Precision p) const;
   static constexpr size_t kPackFp32MaxBytes = size_t{1} << 30;
   std::vector<std::vector<float>> owned_;  // converted or fused tensors; the rest point into the mapping
+  /// > 0: the INT8 packing calibrates SmoothQuant factors by an fp32 encode of fixed pseudo-random token ids
+  /// below this id (the vocabulary size); 0: plain per-row int8 without smoothing.
+  int calibration_vocab_ = 0;
 
  private:
   const std::vector<std::unique_ptr<kernels::PackedLinear>>* packs(Precision p) const;
   bool packs_fp32() const;
+  std::vector<std::vector<float>> smoothing_factors() const;
   std::vector<const Linear*> linears_;
   mutable std::mutex pack_mu_;
   mutable std::unique_ptr<std::vector<std::unique_ptr<kernels::PackedLinear>>> packs_[3];

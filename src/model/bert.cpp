@@ -43,8 +43,15 @@ void BertEncoder::load_body(const TensorStore& store) {
     L.inter = ld.linear(p + ".intermediate.dense", im, h);
     L.out = ld.linear(p + ".output.dense", h, im);
     L.ln2 = ld.norm(p + ".output.LayerNorm", h);
+    // INT8: the products whose inputs are LayerNorm outputs (Q/K/V, FFN up) run in int8 with SmoothQuant factors
+    // (their outlier channels, e.g. all-MiniLM-L6-v2's channel 99, are what per-row int8 loses most on); the
+    // attention output and FFN down stay bf16: all four in int8 reordered SciFact rankings more (Spearman 0.991
+    // vs 0.994 against PyTorch fp32 on minilm-l6-real) at the same speed. See docs/PERFORMANCE.md.
+    L.attn_out.int8 = false;
+    L.out.int8 = false;
     for (Linear* l : {&L.qkv, &L.attn_out, &L.inter, &L.out}) register_linear(*l);
   }
+  calibration_vocab_ = info_.vocab_size;
   ld.check_no_layer("encoder.layer." + std::to_string(info_.num_layers) + ".attention.self.query.weight", info_.num_layers);
 }
 
@@ -77,7 +84,7 @@ void BertEncoder::encode(const std::vector<Sequence>& seqs, Precision p, Scratch
   const size_t T = prepare_batch(seqs, info_.vocab_size, opt_.type_ids ? info_.type_vocab_size : 0, info_.max_sequence_length,
                                  s, pool);
   s.x.resize(T * H);
-  if (p != Precision::BF16) {
+  if (p == Precision::FP32) {
     s.qkv.resize(T * 3 * H);
     s.ctx.resize(T * H);
   }
@@ -96,29 +103,36 @@ void BertEncoder::encode(const std::vector<Sequence>& seqs, Precision p, Scratch
   shape.heads = static_cast<size_t>(info_.num_heads);
   shape.qkv_stride = 3 * H;
   shape.scale = 1.0f / std::sqrt(static_cast<float>(H / shape.heads));
-  // bf16: Q, K, V and the attention context stay bf16 between the products (the products round their inputs to
-  // bf16 anyway); biases fused into the products; the residual stream x stays f32
-  shape.bf16_io = p == Precision::BF16;
+  // bf16 and int8: Q, K, V and the attention context stay bf16 between the products (the products round their
+  // inputs to bf16 anyway); biases fused into the products; the residual stream x stays f32. int8 runs each product
+  // in the precision its packed matrix has (bf16 for the ones marked ranking-sensitive, see load_body).
+  shape.bf16_io = p != Precision::FP32;
   if (shape.bf16_io) {
     s.qkv16.resize(T * 3 * H);
     s.ctx16.resize(T * H);
   }
+  auto is_int8 = [](const kernels::PackedLinear* k) { return k && k->precision() == Precision::INT8; };
   for (const Layer& L : layers_) {
-    if (shape.bf16_io) {
-      linear_rows_bf16(s.x.data(), nullptr, T, L.qkv, *packed(L.qkv, p), kernels::Act::None, nullptr, s.qkv16.data(), s, pool, {});
+    const kernels::PackedLinear *qkv = packed(L.qkv, p), *ao = packed(L.attn_out, p);
+    if (is_int8(qkv)) {
+      linear_rows_int8(s.x.data(), nullptr, T, L.qkv, *qkv, nullptr, s.qkv16.data(), s, pool, {});
+    } else if (shape.bf16_io) {
+      linear_rows_bf16(s.x.data(), nullptr, T, L.qkv, *qkv, kernels::Act::None, nullptr, s.qkv16.data(), s, pool, {});
     } else {
-      linear_rows(s.x.data(), T, L.qkv, packed(L.qkv, p), s.qkv.data(), s, pool,
+      linear_rows(s.x.data(), T, L.qkv, nullptr, s.qkv.data(), s, pool,
                   [&](size_t r) { kernels::simd::bias_act_row(&s.qkv[r * 3 * H], L.qkv.b, 3 * H, kernels::Act::None); });
     }
     // softmax(Q K^T / sqrt(d)) V per sequence and head, no padding so no mask
     attention(seqs, shape, p != Precision::FP32, s, pool);
-    if (shape.bf16_io) {
-      linear_rows_bf16(nullptr, s.ctx16.data(), T, L.attn_out, *packed(L.attn_out, p), kernels::Act::None, s.tmp.data(), nullptr, s,
-                       pool, [&](size_t r) {
-                         kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], nullptr, L.ln1.gamma, L.ln1.beta, H, eps);
-                       });
+    auto ln1 = [&](size_t r) {
+      kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], nullptr, L.ln1.gamma, L.ln1.beta, H, eps);
+    };
+    if (is_int8(ao)) {
+      linear_rows_int8(nullptr, s.ctx16.data(), T, L.attn_out, *ao, s.tmp.data(), nullptr, s, pool, ln1);
+    } else if (shape.bf16_io) {
+      linear_rows_bf16(nullptr, s.ctx16.data(), T, L.attn_out, *ao, kernels::Act::None, s.tmp.data(), nullptr, s, pool, ln1);
     } else {
-      linear_rows(s.ctx.data(), T, L.attn_out, packed(L.attn_out, p), s.tmp.data(), s, pool, [&](size_t r) {
+      linear_rows(s.ctx.data(), T, L.attn_out, nullptr, s.tmp.data(), s, pool, [&](size_t r) {
         kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.attn_out.b, L.ln1.gamma, L.ln1.beta, H, eps);
       });
     }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 
 #include "kernels/convert.hpp"
 #include "kernels/simd.hpp"
@@ -117,7 +118,8 @@ void gemm_chunk(const float* x, size_t m, const Linear& l, const kernels::Packed
     auto& scale = s.row_scale[worker];
     buf.resize(m * k);
     scale.resize(m);
-    for (size_t r = 0; r < m; ++r) scale[r] = kernels::quantize_row_s8(x + r * k, reinterpret_cast<int8_t*>(buf.data()) + r * k, k);
+    auto* x8 = reinterpret_cast<int8_t*>(buf.data());
+    for (size_t r = 0; r < m; ++r) scale[r] = kernels::simd::quantize_row_s8(x + r * k, packed->inv_smooth(), k, x8 + r * k);
     s.matmuls[worker].run(*packed, buf.data(), m, y, scale.data());
   }
 }
@@ -131,9 +133,26 @@ std::function<void(size_t)> residual_add_rows(float* x, const float* y, const fl
   };
 }
 
+namespace {
+
+// Calibration: the per-channel max |x| of `rows` input rows of width k into (*s.calib)[slot].
+void record_input(const float* x, size_t rows, size_t k, int slot, Scratch& s) {
+  if (!s.calib || slot < 0) return;
+  static std::mutex mu;  // ffn_rows records from its workers
+  std::lock_guard<std::mutex> lock(mu);
+  auto& a = (*s.calib)[static_cast<size_t>(slot)];
+  a.resize(k, 0.0f);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t j = 0; j < k; ++j) a[j] = std::max(a[j], std::fabs(x[r * k + j]));
+  }
+}
+
+}  // namespace
+
 void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::PackedLinear* packed, float* y, Scratch& s,
                  ThreadPool& pool, const std::function<void(size_t)>& epilogue) {
   const size_t k = static_cast<size_t>(l.in), n = static_cast<size_t>(l.out);
+  record_input(x, rows, k, l.slot, s);  // only while calibrating (s.calib set, an fp32 encode)
   pool.parallel_for(
       rows,
       [&](size_t b, size_t e, size_t worker) {
@@ -173,11 +192,53 @@ void linear_rows_bf16(const float* x, const uint16_t* x16, size_t rows, const Li
       16);
 }
 
+void linear_rows_int8(const float* x, const uint16_t* x16, size_t rows, const Linear& l, const kernels::PackedLinear& packed,
+                      float* y, uint16_t* y16, Scratch& s, ThreadPool& pool, const std::function<void(size_t)>& epilogue) {
+  const size_t k = static_cast<size_t>(l.in), n = static_cast<size_t>(l.out);
+  pool.parallel_for(
+      rows,
+      [&](size_t b, size_t e, size_t worker) {
+        auto& buf = s.lowp[worker];
+        auto& scale = s.row_scale[worker];
+        auto& acc = s.chunk[worker];
+        for (size_t c = b; c < e; c += kRowChunk) {
+          const size_t m = std::min(kRowChunk, e - c);
+          buf.resize(m * k);
+          scale.resize(m);
+          auto* x8 = reinterpret_cast<int8_t*>(buf.data());
+          if (x16) acc.resize(std::max(acc.size(), k));
+          for (size_t r = 0; r < m; ++r) {
+            const float* row = x ? x + (c + r) * k : acc.data();
+            if (!x) {
+              for (size_t i = 0; i < k; ++i) acc[i] = kernels::bf16_to_f32(x16[(c + r) * k + i]);
+            }
+            scale[r] = kernels::simd::quantize_row_s8(row, packed.inv_smooth(), k, x8 + r * k);
+          }
+          float* out = y ? y + c * n : nullptr;
+          if (!out) {
+            acc.resize(std::max(acc.size(), m * n));
+            out = acc.data();
+          }
+          auto* acc32 = reinterpret_cast<int32_t*>(out);
+          s.matmuls[worker].run_s8(packed, x8, m, acc32);
+          for (size_t r = 0; r < m; ++r) {
+            kernels::simd::dequant_row(acc32 + r * n, scale[r], packed.col_scale(), l.b, n, out + r * n);
+          }
+          if (y16) kernels::f32_to_bf16(out, y16 + c * n, m * n);
+          if (epilogue) {
+            for (size_t r = c; r < c + m; ++r) epilogue(r);
+          }
+        }
+      },
+      16);
+}
+
 void ffn_rows(const float* x, size_t rows, const Linear& l1, const kernels::PackedLinear* p1, kernels::Act act,
               const Linear& l2, const kernels::PackedLinear* p2, float* y, Scratch& s, ThreadPool& pool,
               const std::function<void(size_t)>& epilogue) {
   const size_t k = static_cast<size_t>(l1.in), I = static_cast<size_t>(l1.out), n = static_cast<size_t>(l2.out);
   const bool bf16 = p1 && p2 && p1->precision() == Precision::BF16 && p2->precision() == Precision::BF16;
+  record_input(x, rows, k, l1.slot, s);
   pool.parallel_for(
       rows,
       [&](size_t b, size_t e, size_t worker) {
@@ -193,9 +254,17 @@ void ffn_rows(const float* x, size_t rows, const Linear& l1, const kernels::Pack
             kernels::f32_to_bf16(x + c * k, x16, m * k);
             s.matmuls[worker].run_fused(*p1, x16, m, mid16, true, l1.b, act);
             s.matmuls[worker].run(*p2, mid16, m, y + c * n);
+          } else if (p1 && p1->precision() == Precision::BF16) {  // int8 mode with a bf16 first product
+            auto& buf = s.lowp[worker];
+            buf.resize(m * k * 2);
+            auto* x16 = reinterpret_cast<uint16_t*>(buf.data());
+            kernels::f32_to_bf16(x + c * k, x16, m * k);
+            s.matmuls[worker].run_fused(*p1, x16, m, mid.data(), false, l1.b, act);
+            gemm_chunk(mid.data(), m, l2, p2, y + c * n, s, worker);
           } else {
             gemm_chunk(x + c * k, m, l1, p1, mid.data(), s, worker);
             for (size_t r = 0; r < m; ++r) kernels::simd::bias_act_row(&mid[r * I], l1.b, I, act);
+            record_input(mid.data(), m, I, l2.slot, s);
             gemm_chunk(mid.data(), m, l2, p2, y + c * n, s, worker);
           }
           for (size_t r = c; r < c + m; ++r) epilogue(r);

@@ -19,6 +19,8 @@ struct Linear {  // y = x W^T + b, W is [out, in] row-major (PyTorch's nn.Linear
   const float* b = nullptr;
   int out = 0, in = 0;
   int slot = -1;  // index into the architecture's packed reduced-precision matrices (encoder layers only)
+  bool int8 = true;              // Precision::INT8 packs it as int8 (else as bf16: a product the ranking is sensitive to)
+  bool smooth = true;  // INT8: SmoothQuant factors (calibrated, see Architecture::smoothing_factors) folded in
 };
 struct Norm {  // LayerNorm; beta is a zero vector when the checkpoint has no bias
   const float* gamma = nullptr;
@@ -75,6 +77,12 @@ void ffn_rows(const float* x, size_t rows, const Linear& l1, const kernels::Pack
 void linear_rows_bf16(const float* x, const uint16_t* x16, size_t rows, const Linear& l, const kernels::PackedLinear& packed,
                       kernels::Act act, float* y, uint16_t* y16, Scratch& s, ThreadPool& pool,
                       const std::function<void(size_t)>& epilogue);
+
+/// INT8 weights only: y[rows] = x W^T + b through s8 x s8 -> s32 oneDNN products on rows quantised per row
+/// (symmetric, after the weights' smoothing), dequantised with the bias in one pass. The input is f32 `x` or, when x
+/// is null, bf16 `x16`; the output bf16 `y16` when given, else f32 `y`. Then epilogue(r) per row when it is set.
+void linear_rows_int8(const float* x, const uint16_t* x16, size_t rows, const Linear& l, const kernels::PackedLinear& packed,
+                      float* y, uint16_t* y16, Scratch& s, ThreadPool& pool, const std::function<void(size_t)>& epilogue);
 
 /// dst = LayerNorm(src) over one row (src and dst may alias).
 void layernorm_row(const float* src, float* dst, const Norm& n, size_t H, float eps);

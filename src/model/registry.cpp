@@ -1,8 +1,10 @@
 // The architectures the engine runs, by config.json's model_type. Adding one: a file under src/model/ defining
 // its configure/load functions, and a line here.
 #include <algorithm>
+#include <cmath>
 
 #include "model/architecture.hpp"
+
 #include "model/layers.hpp"
 #include "rerank/error.hpp"
 #include "util/files.hpp"
@@ -33,14 +35,66 @@ bool Architecture::packs_fp32() const {
 
 const std::vector<std::unique_ptr<kernels::PackedLinear>>* Architecture::packs(Precision p) const {
   if (p == Precision::FP32 && !packs_fp32()) return nullptr;
+  {
+    std::lock_guard<std::mutex> lock(pack_mu_);
+    if (const auto& built = packs_[static_cast<int>(p)]) return built.get();
+  }
+  // INT8's SmoothQuant calibration is an fp32 encode, which packs the fp32 weights under pack_mu_: run it unlocked
+  // (two threads may both calibrate; the factors are deterministic and the first to lock builds the packs)
+  std::vector<std::vector<float>> smooth;
+  if (p == Precision::INT8) smooth = smoothing_factors();
   std::lock_guard<std::mutex> lock(pack_mu_);
   auto& slot = packs_[static_cast<int>(p)];
   if (!slot) {
     auto v = std::make_unique<std::vector<std::unique_ptr<kernels::PackedLinear>>>();
-    for (const Linear* l : linears_) v->push_back(std::make_unique<kernels::PackedLinear>(l->w, l->out, l->in, p));
+    for (size_t i = 0; i < linears_.size(); ++i) {
+      const Linear* l = linears_[i];
+      // INT8 keeps the products the architecture marked as ranking-sensitive in bf16
+      const Precision lp = p == Precision::INT8 && !l->int8 ? Precision::BF16 : p;
+      const float* sm = lp == Precision::INT8 && l->smooth && i < smooth.size() && !smooth[i].empty() ? smooth[i].data() : nullptr;
+      v->push_back(std::make_unique<kernels::PackedLinear>(l->w, l->out, l->in, lp, sm));
+    }
     slot = std::move(v);
   }
   return slot.get();
+}
+
+// SmoothQuant (Xiao et al. 2023), alpha = 1/2: s_j = sqrt(max|x_j| / max_o |W_oj|) per input channel j, so that
+// x / s and W s share the channel's range. max|x_j| comes from an fp32 encode of two fixed pseudo-random sequences
+// (ids from the upper 97% of the vocabulary, 128 tokens, type ids 0 then 1): the outlier channels of BERT-family
+// encoders (e.g. all-MiniLM-L6-v2's channel 99, ~6x the median channel) are properties of the weights and show
+// on any input. Deterministic: the same weights always give the same factors.
+std::vector<std::vector<float>> Architecture::smoothing_factors() const {
+  if (calibration_vocab_ <= 0) return {};
+  constexpr size_t kLen = 128;
+  std::vector<int32_t> ids(2 * kLen), types(2 * kLen);
+  uint32_t state = 12345u;
+  const int lo = calibration_vocab_ / 32;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    ids[i] = lo + static_cast<int32_t>((state >> 8) % static_cast<uint32_t>(calibration_vocab_ - lo));
+    types[i] = (i % kLen) < kLen / 2 ? 0 : 1;
+  }
+  std::vector<Sequence> seqs = {{ids.data(), types.data(), kLen}, {ids.data() + kLen, types.data() + kLen, kLen}};
+  std::vector<std::vector<float>> amax(linears_.size());
+  Scratch s;
+  s.calib = &amax;
+  ThreadPool pool(1);
+  encode(seqs, Precision::FP32, s, pool);
+  std::vector<std::vector<float>> out(linears_.size());
+  for (size_t i = 0; i < linears_.size(); ++i) {
+    const Linear& l = *linears_[i];
+    if (amax[i].size() != static_cast<size_t>(l.in)) continue;
+    auto& f = out[i];
+    f.assign(static_cast<size_t>(l.in), 1.0f);
+    for (int j = 0; j < l.in; ++j) {
+      float wmax = 0.0f;
+      for (int o = 0; o < l.out; ++o) wmax = std::max(wmax, std::fabs(l.w[static_cast<size_t>(o) * l.in + j]));
+      const float a = std::max(amax[i][j], 1e-5f);
+      f[j] = wmax > 0.0f ? std::sqrt(a / std::max(wmax, 1e-5f)) : 1.0f;
+    }
+  }
+  return out;
 }
 
 const kernels::PackedLinear* Architecture::packed(const Linear& l, Precision p) const {
