@@ -91,9 +91,9 @@ done
 echo "search: BM25 (both nodes), dense and hybrid + rerank equal to the collection's for ${#queries[@]} queries: $(elapsed) s"
 
 ev=(--queries "$data/queries.jsonl" --qrels "$data/qrels.tsv" --k 20 --metrics ndcg@10 --json)
-"$cli" eval -c "$work/coll" "${ev[@]}" > "$work/eval-local.json"
+"$cli" eval --collection "$work/coll" "${ev[@]}" > "$work/eval-local.json"
 "$cli" eval --opensearch "$n2" --index fixture "${ev[@]}" > "$work/eval-os.json"
-"$cli" eval -c "$work/coll" --retriever hybrid --reranker "$ce" --threads 1 "${ev[@]}" > "$work/eval-local-rr.json"
+"$cli" eval --collection "$work/coll" --retriever hybrid --reranker "$ce" --threads 1 "${ev[@]}" > "$work/eval-local-rr.json"
 "$cli" eval "${os[@]}" --retriever hybrid --reranker "$ce" --threads 1 "${ev[@]}" > "$work/eval-os-rr.json"
 python3 - "$work" <<'PY' || fail "eval through OpenSearch"
 import json, sys
