@@ -13,6 +13,8 @@ namespace rerank::server {
 Scheduler::Scheduler(std::string name, std::shared_ptr<const Model> model, SchedulerOptions options, Metrics& metrics)
     : name_(std::move(name)), model_(std::move(model)), options_(std::move(options)), metrics_(metrics) {
   if (options_.max_batch_tokens == 0) options_.max_batch_tokens = 1;
+  // Without a warm-up pass the model is ready as soon as the server starts (not when the thread got going).
+  warmed_ = options_.warmup.empty();
   thread_ = std::thread([this] { loop(); });
 }
 
