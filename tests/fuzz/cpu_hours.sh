@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Long fuzzing on idle CPU: every target at once, each under `nice -n 19` in slices of SLICE seconds, until the
+# Long fuzzing on idle CPU: every target at once, each under `nice -n 19` (and SCHED_IDLE where chrt allows it,
+# so measurements running beside it lose almost nothing) in slices of SLICE seconds, until the
 # time UNTIL (anything `date -d` reads, e.g. 08:30); the CPU time of each slice (user + system, /usr/bin/time,
 # all threads) is appended to BUILD_DIR/fuzz-logs/cpu.tsv ("target<TAB>user_s<TAB>sys_s<TAB>exit<TAB>end time").
 # Corpora as tests/fuzz/run.sh (BUILD_DIR/fuzz-corpus/NAME grows); a crash ends that slice with its input in
@@ -24,13 +25,15 @@ targets=("$@")
 declare -A max_len=([tokenizer_json]=65536 [corpus]=16384 [server]=8192 [hub]=16384 [model_config]=8192)
 python3 "$here/seed.py" "$build/fuzz-seeds" || exit 1
 mkdir -p "$build/fuzz-artifacts" "$build/fuzz-logs"
+idle=(nice -n 19)
+chrt --idle 0 true 2>/dev/null && idle=(chrt --idle 0 nice -n 19)
 run_target() {
   local t=$1 bin="$build/tests/fuzz/fuzz_$1" left
   mkdir -p "$build/fuzz-corpus/$t" "$build/fuzz-seeds/$t" "$here/corpus/$t"
   while left=$((until_epoch - $(date +%s))); [ "$left" -gt 30 ]; do
     [ "$left" -lt "$slice" ] || left=$slice
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} UBSAN_OPTIONS=print_stacktrace=1 \
-      /usr/bin/time -f "%U %S %x" -o "$build/fuzz-logs/$t.time" nice -n 19 "$bin" -max_total_time="$left" \
+      /usr/bin/time -f "%U %S %x" -o "$build/fuzz-logs/$t.time" "${idle[@]}" "$bin" -max_total_time="$left" \
       -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len="${max_len[$t]:-4096}" \
       -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$t-" \
       "$build/fuzz-corpus/$t" "$build/fuzz-seeds/$t" "$here/corpus/$t" >> "$build/fuzz-logs/$t.long.log" 2>&1
