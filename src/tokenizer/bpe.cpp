@@ -239,7 +239,7 @@ void Bpe::merge_all(std::vector<Symbol>& syms) const {
     if (cur.next >= 0)
       if (const MergeVal* nm = find_merge(cur.id, syms[cur.next].id)) push({nm->rank, top.pos, nm->new_id});
   }
-  if (queue.capacity() > (size_t{1} << 20)) std::vector<Candidate>().swap(queue);
+  release_if_large(queue);
 }
 
 void Bpe::tokenize(const char32_t* b, const char32_t* e, std::vector<int32_t>& ids) const {
@@ -269,7 +269,7 @@ void Bpe::tokenize(const char32_t* b, const char32_t* e, std::vector<int32_t>& i
   const size_t mark = ids.size();
   for (const Symbol& s : syms)
     if (s.alive) ids.push_back(s.id);
-  if (syms.capacity() > (size_t{1} << 20)) std::vector<Symbol>().swap(syms);
+  release_if_large(syms);
   if (cache) {
     if (cache->size() >= kCacheEntries) cache->clear();
     cache->emplace(std::u32string(b, n), std::vector<int32_t>(ids.begin() + mark, ids.end()));

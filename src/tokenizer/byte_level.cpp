@@ -95,8 +95,8 @@ void ByteLevelPreTokenizer::apply(const char32_t* s, uint32_t n, U32& text, std:
     }
     if (prev < n) emit(prev, n);
   }
-  if (prefixed.capacity() > (size_t{1} << 20)) U32().swap(prefixed);
-  if (matches.capacity() > (size_t{1} << 20)) std::vector<Range>().swap(matches);
+  release_if_large(prefixed);
+  release_if_large(matches);
 }
 
 namespace {
@@ -117,8 +117,8 @@ struct ByteLevelStep final : PreTokStep {
         out.push_back({pieces[i].begin, pieces[i].end, w.at_start && i == 0});
     }
     words.swap(out);
-    if (word.capacity() > (size_t{1} << 20)) U32().swap(word);
-    if (pieces.capacity() > (size_t{1} << 20)) std::vector<Range>().swap(pieces);
+    release_if_large(word);
+    release_if_large(pieces);
   }
 };
 

@@ -104,8 +104,8 @@ void SplitPreTokenizer::split(const char32_t* s, uint32_t n, std::vector<Range>&
   thread_local std::vector<std::pair<Range, bool>> tmp;
   re_.find_all(s, n, matches);
   split_by_matches(matches, n, behavior_, invert_, out, tmp);
-  if (matches.capacity() > (size_t{1} << 20)) std::vector<Range>().swap(matches);
-  if (tmp.capacity() > (size_t{1} << 20)) std::vector<std::pair<Range, bool>>().swap(tmp);
+  release_if_large(matches);
+  release_if_large(tmp);
 }
 
 namespace {

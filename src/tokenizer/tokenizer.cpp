@@ -21,18 +21,16 @@ struct Scratch {
   std::vector<tok::Span> spans, spans_tmp;
   std::vector<int32_t> a, b;
 
-  // Keeps the thread-local buffers from holding on to the memory of one huge input.
   void trim() {
-    constexpr size_t kMax = size_t{1} << 20;
-    if (raw.capacity() > kMax) tok::U32().swap(raw);
-    if (norm.capacity() > kMax) tok::U32().swap(norm);
-    if (tmp.capacity() > kMax) tok::U32().swap(tmp);
-    if (spans.capacity() > kMax) std::vector<tok::Span>().swap(spans);
-    if (spans_tmp.capacity() > kMax) std::vector<tok::Span>().swap(spans_tmp);
-    if (outer.capacity() > kMax) std::vector<tok::Piece>().swap(outer);
-    if (inner.capacity() > kMax) std::vector<tok::Piece>().swap(inner);
-    if (a.capacity() > kMax) std::vector<int32_t>().swap(a);
-    if (b.capacity() > kMax) std::vector<int32_t>().swap(b);
+    tok::release_if_large(raw);
+    tok::release_if_large(norm);
+    tok::release_if_large(tmp);
+    tok::release_if_large(spans);
+    tok::release_if_large(spans_tmp);
+    tok::release_if_large(outer);
+    tok::release_if_large(inner);
+    tok::release_if_large(a);
+    tok::release_if_large(b);
   }
 };
 

@@ -12,6 +12,16 @@ namespace rerank::tok {
 
 using U32 = std::u32string;
 
+/// Frees a thread-local scratch buffer after use when it holds over 64 KiB (16,384 code points of text). Every
+/// thread that ever tokenized (a server has hundreds of HTTP workers) would otherwise keep its largest input's
+/// buffers for good, and the process's memory would creep up as more threads meet large inputs; ordinary passages
+/// stay below the bound, so they never reallocate.
+template <class V>
+void release_if_large(V& v) {
+  constexpr size_t kMaxBytes = size_t{64} << 10;
+  if (v.capacity() * sizeof(typename V::value_type) > kMaxBytes) V().swap(v);
+}
+
 /// Decodes UTF-8, replacing each maximal invalid subsequence with U+FFFD (as Rust's from_utf8_lossy).
 void decode_utf8(std::string_view in, U32& out);
 /// Appends the UTF-8 encoding of `cp` to `out`.

@@ -191,10 +191,9 @@ void Unigram::tokenize(const char32_t* b, const char32_t* e, std::vector<int32_t
     emit({}, id, false, ids);
   }
   if (in_run) emit(std::string_view(text).substr(run_begin, n - run_begin), unk_id_, true, ids);
-  constexpr size_t kMax = size_t{1} << 20;  // do not keep the memory of one huge word
-  if (text.capacity() > kMax) std::string().swap(text);
-  if (best.capacity() > kMax) std::vector<Node>().swap(best);
-  if (path.capacity() > kMax) std::vector<std::pair<uint32_t, uint32_t>>().swap(path);
+  release_if_large(text);
+  release_if_large(best);
+  release_if_large(path);
 }
 
 }  // namespace rerank::tok
