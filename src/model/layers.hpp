@@ -21,6 +21,11 @@ struct Linear {  // y = x W^T + b, W is [out, in] row-major (PyTorch's nn.Linear
   int slot = -1;  // index into the architecture's packed reduced-precision matrices (encoder layers only)
   bool int8 = true;              // Precision::INT8 packs it as int8 (else as bf16: a product the ranking is sensitive to)
   bool smooth = true;  // INT8: SmoothQuant factors (calibrated, see Architecture::smoothing_factors) folded in
+  bool u8 = false;     // INT8: asymmetric u8 activations per row (inputs far from symmetric, e.g. GELU outputs)
+  /// INT8: input channels whose calibrated max |x| exceeds outlier_ratio x the median channel's (at most
+  /// max_outliers of them, largest first) stay out of the int8 product, exact in f32 (LLM.int8()-style); 0 = none.
+  float outlier_ratio = 0.0f;
+  int max_outliers = 0;
 };
 struct Norm {  // LayerNorm; beta is a zero vector when the checkpoint has no bias
   const float* gamma = nullptr;
