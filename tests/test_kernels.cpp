@@ -398,7 +398,7 @@ TEST(Precision, FastModesTrackFp32) {
 }
 
 // The int8 mode's ranking on the fixture, query by query, against the fp32 one: int8 products (Q/K/V and FFN up,
-// SmoothQuant-calibrated) must keep each query's order within the stated bounds (measured on this fixture: see
+// SmoothQuant-calibrated, outlier channels exact in f32) must keep each query's order within the stated bounds (measured on this fixture: see
 // the printed line; the bounds leave room for rounding differences between CPUs, not for a wrong product).
 TEST(Precision, Int8KeepsFixtureRanking) {
   auto model = rerank::Model::load(rerank::test::data("encoders/models/ce-tiny"));

@@ -83,8 +83,9 @@ void linear_rows_bf16(const float* x, const uint16_t* x16, size_t rows, const Li
                       kernels::Act act, float* y, uint16_t* y16, Scratch& s, ThreadPool& pool,
                       const std::function<void(size_t)>& epilogue);
 
-/// INT8 weights only: y[rows] = x W^T + b through s8 x s8 -> s32 oneDNN products on rows quantised per row
-/// (symmetric, after the weights' smoothing), dequantised with the bias in one pass. The input is f32 `x` or, when x
+/// INT8 weights only: y[rows] = x W^T + b through s8 x s8 (u8 x s8 when l.u8) -> s32 oneDNN products on rows
+/// quantised per row (symmetric, or asymmetric with a zero point, after the weights' smoothing), dequantised with the
+/// bias in one pass, plus the packed matrix's outlier channels exactly in f32. The input is f32 `x` or, when x
 /// is null, bf16 `x16`; the output bf16 `y16` when given, else f32 `y`. Then epilogue(r) per row when it is set.
 void linear_rows_int8(const float* x, const uint16_t* x16, size_t rows, const Linear& l, const kernels::PackedLinear& packed,
                       float* y, uint16_t* y16, Scratch& s, ThreadPool& pool, const std::function<void(size_t)>& epilogue);
