@@ -10,7 +10,8 @@ calibration could give).
 
 Usage: fakequant.py [--cache ~/.cache/peer-bench] [--threads 1] CONFIG...
   CONFIG: comma-separated KEY=VALUE: kinds=qkv+ao+up+down (subset), layers=0-5, act=s8|u8|s8t (t: per tensor),
-  smooth=0|0.5 (alpha), name=LABEL. Example: kinds=qkv+ao+up+down  kinds=down,layers=0-4
+  smooth=0|0.5 (alpha), wq=8|none (weights int8 or not), outl=N (LLM.int8()-style: the N input channels with the
+  largest calibrated max|x| relative to the median kept unquantised), act=none (activations not quantised), name=LABEL. Example: kinds=qkv+ao+up+down  kinds=down,layers=0-4
 """
 import argparse, json, math, os, sys
 import numpy as np
@@ -76,7 +77,16 @@ def make_forward(key, mod):
             a = c["smooth"]
             s = (amax[key].clamp(min=1e-5) ** a / w.abs().amax(0).clamp(min=1e-5) ** (1 - a))
             x, w = x / s, w * s
-        return torch.nn.functional.linear(qrow(x, c["act"]), qweight(w), mod.bias)
+        wq = qweight(w) if c["wq"] == "8" else w
+        if c["act"] == "none":
+            return torch.nn.functional.linear(x, wq, mod.bias)
+        if c["outl"] > 0:  # LLM.int8()-style: the channels with the largest calibrated max|x| / median stay unquantised
+            idx = torch.topk(amax[key] / amax[key].median(), c["outl"]).indices
+            xo = torch.zeros_like(x)
+            xo[..., idx] = x[..., idx]
+            xi = x - xo
+            return torch.nn.functional.linear(qrow(xi, c["act"]), wq, mod.bias) + torch.nn.functional.linear(xo, w)
+        return torch.nn.functional.linear(qrow(x, c["act"]), wq, mod.bias)
     return fwd
 
 
@@ -119,12 +129,13 @@ for kind in ["qkv", "ao", "up", "down"]:
     med = [float(amax[k].median()) for k in keys]
     print(f"# {kind}: per-channel max|x| over channels: max {max(mx):.2f}, median {np.median(med):.2f}", flush=True)
 for spec in args.configs:
-    c = {"kinds": "qkv+ao+up+down", "layers": "0-5", "act": "s8", "smooth": "0", "name": spec}
+    c = {"kinds": "qkv+ao+up+down", "layers": "0-5", "act": "s8", "smooth": "0", "wq": "8", "outl": "0", "name": spec}
     c.update(dict(kv.split("=", 1) for kv in spec.split(",")))
     lo, hi = (c["layers"].split("-") + [c["layers"]])[:2]
     c["layers"] = set(range(int(lo), int(hi) + 1))
     c["kinds"] = set(c["kinds"].split("+"))
     c["smooth"] = float(c["smooth"])
+    c["outl"] = int(c["outl"])
     state["cfg"] = c
     r = fidelity(score(), ref)
     print(f"{c['name']:50s} rho mean {r[0]:.4f} min {r[1]:.4f} top10 {r[2]:.3f} max|d| {r[3]:.2e}", flush=True)

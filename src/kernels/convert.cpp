@@ -45,6 +45,23 @@ float quantize_row_s8(const float* x, int8_t* y, size_t n) {
   return scale;
 }
 
+float quantize_row_u8(const float* x, uint8_t* y, size_t n, int32_t* zero) {
+  float lo = 0.0f, hi = 0.0f;
+  for (size_t i = 0; i < n; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+  const float inv = 1.0f / scale;
+  const float z = std::nearbyint(-lo * inv);
+  for (size_t i = 0; i < n; ++i) {
+    float v = std::nearbyint(x[i] * inv) + z;
+    y[i] = static_cast<uint8_t>(std::max(0.0f, std::min(255.0f, v)));
+  }
+  *zero = static_cast<int32_t>(z);
+  return scale;
+}
+
 bool has_avx512_bf16() {
   static const bool yes = [] {
     __builtin_cpu_init();

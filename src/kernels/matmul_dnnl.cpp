@@ -28,8 +28,8 @@ dnnl::engine& cpu_engine() {
 dt src_type(Precision p) { return p == Precision::INT8 ? dt::s8 : p == Precision::FP32 ? dt::f32 : dt::bf16; }
 dt wei_type(Precision p) { return src_type(p); }
 
-dnnl::matmul::primitive_desc make_pd(int64_t m, int n, int k, Precision p, const memory::desc& wdesc) {
-  memory::desc a({m, k}, src_type(p), tag::ab);
+dnnl::matmul::primitive_desc make_pd(int64_t m, int n, int k, Precision p, const memory::desc& wdesc, bool u8 = false) {
+  memory::desc a({m, k}, u8 ? dt::u8 : src_type(p), tag::ab);
   memory::desc c({m, n}, p == Precision::INT8 ? dt::s32 : dt::f32, tag::ab);
   return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, wdesc, c), cpu_engine());
 }
@@ -39,10 +39,13 @@ dnnl::matmul::primitive_desc make_pd(int64_t m, int n, int k, Precision p, const
 struct PackedLinear::Impl {
   memory weights;             // oneDNN's preferred blocked layout
   std::vector<float> wscale;  // INT8: per-output-channel weight scales
-  std::vector<float> inv_smooth;  // INT8: 1 / smoothing factor per input channel (empty: none)
+  std::vector<float> inv_smooth;  // INT8: 1 / smoothing factor per input channel, 0 for outliers (empty: none)
+  std::vector<int32_t> colsum;    // INT8: sum of the int8 weights per output channel
+  std::vector<int> outliers;      // INT8: input channels kept out of the int8 product
+  std::vector<float> outlier_w;   // INT8: [outliers, n] their f32 weights
 };
 
-PackedLinear::PackedLinear(const float* w, int n, int k, Precision p, const float* smooth)
+PackedLinear::PackedLinear(const float* w, int n, int k, Precision p, const float* smooth, const std::vector<int>* outliers)
     : n_(n), k_(k), precision_(p), impl_(std::make_unique<Impl>()) {
   dnnl::stream s(cpu_engine());
   // the layout oneDNN prefers (the same for every row count on the CPUs tried; checked again per primitive)
@@ -53,15 +56,25 @@ PackedLinear::PackedLinear(const float* w, int n, int k, Precision p, const floa
   if (p == Precision::INT8) {
     auto* q = static_cast<int8_t*>(src.get_data_handle());
     impl_->wscale.resize(n);
-    if (smooth) {
-      impl_->inv_smooth.resize(k);
-      for (int i = 0; i < k; ++i) impl_->inv_smooth[i] = 1.0f / smooth[i];
+    std::vector<char> out(k, 0);
+    if (outliers) {
+      for (int j : *outliers) {
+        if (j < 0 || j >= k || out[j]) continue;
+        out[j] = 1;
+        impl_->outliers.push_back(j);
+        for (int o = 0; o < n; ++o) impl_->outlier_w.push_back(w[static_cast<size_t>(o) * k + j]);
+      }
     }
+    if (smooth || !impl_->outliers.empty()) {
+      impl_->inv_smooth.resize(k);
+      for (int i = 0; i < k; ++i) impl_->inv_smooth[i] = out[i] ? 0.0f : smooth ? 1.0f / smooth[i] : 1.0f;
+    }
+    impl_->colsum.assign(n, 0);
     std::vector<float> row(k);
     for (int o = 0; o < n; ++o) {
       float mx = 0.0f;
       for (int i = 0; i < k; ++i) {
-        row[i] = w[static_cast<size_t>(o) * k + i] * (smooth ? smooth[i] : 1.0f);
+        row[i] = out[i] ? 0.0f : w[static_cast<size_t>(o) * k + i] * (smooth ? smooth[i] : 1.0f);
         mx = std::max(mx, std::fabs(row[i]));
       }
       const float scale = mx > 0 ? mx / 127.0f : 1.0f;
@@ -69,6 +82,7 @@ PackedLinear::PackedLinear(const float* w, int n, int k, Precision p, const floa
       for (int i = 0; i < k; ++i) {
         float v = std::nearbyint(row[i] / scale);
         q[static_cast<size_t>(o) * k + i] = static_cast<int8_t>(std::max(-127.0f, std::min(127.0f, v)));
+        impl_->colsum[o] += q[static_cast<size_t>(o) * k + i];
       }
     }
   } else if (p == Precision::FP32) {
@@ -84,6 +98,18 @@ PackedLinear::PackedLinear(const float* w, int n, int k, Precision p, const floa
 PackedLinear::~PackedLinear() = default;
 const float* PackedLinear::col_scale() const { return impl_->wscale.data(); }
 const float* PackedLinear::inv_smooth() const { return impl_->inv_smooth.empty() ? nullptr : impl_->inv_smooth.data(); }
+const int32_t* PackedLinear::col_sum() const { return impl_->colsum.data(); }
+const std::vector<int>& PackedLinear::outliers() const { return impl_->outliers; }
+const float* PackedLinear::outlier_w() const { return impl_->outlier_w.data(); }
+
+void PackedLinear::add_outliers(const float* x, float* y) const {
+  const size_t n = static_cast<size_t>(n_);
+  for (size_t i = 0; i < impl_->outliers.size(); ++i) {
+    const float xj = x[impl_->outliers[i]];
+    const float* wj = impl_->outlier_w.data() + i * n;
+    for (size_t o = 0; o < n; ++o) y[o] += xj * wj[o];
+  }
+}
 
 struct MatmulCache::Impl {
   struct Entry {
@@ -112,6 +138,22 @@ void MatmulCache::run_s8(const PackedLinear& w, const int8_t* x, size_t m, int32
     it = impl_->prims.emplace(key, Impl::Entry{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc()}).first;
   }
   memory src(it->second.src, cpu_engine(), const_cast<int8_t*>(x));
+  memory dst(it->second.dst, cpu_engine(), acc);
+  it->second.prim.execute(impl_->stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w.impl().weights}, {DNNL_ARG_DST, dst}});
+  impl_->stream.wait();
+}
+
+void MatmulCache::run_u8(const PackedLinear& w, const uint8_t* x, size_t m, int32_t* acc) {
+  if (m == 0) return;
+  omp_set_num_threads(1);
+  auto key = std::make_tuple(w.n(), w.k(), 3, m);  // 3: INT8 weights with u8 inputs
+  auto it = impl_->prims.find(key);
+  if (it == impl_->prims.end()) {
+    if (impl_->prims.size() > 512) impl_->prims.clear();
+    auto pd = make_pd(static_cast<int64_t>(m), w.n(), w.k(), Precision::INT8, w.impl().weights.get_desc(), true);
+    it = impl_->prims.emplace(key, Impl::Entry{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc()}).first;
+  }
+  memory src(it->second.src, cpu_engine(), const_cast<uint8_t*>(x));
   memory dst(it->second.dst, cpu_engine(), acc);
   it->second.prim.execute(impl_->stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w.impl().weights}, {DNNL_ARG_DST, dst}});
   impl_->stream.wait();

@@ -23,7 +23,11 @@ class PackedLinear {
   /// w is [n, k] row-major (PyTorch layout). For INT8 the weights are quantised symmetrically per output channel;
   /// `smooth` (INT8 only, may be null): per-input-channel factors s[k] > 0 folded into the weights (W s) before the
   /// quantisation, whose inverse the activations get (x / s: SmoothQuant), see inv_smooth().
-  PackedLinear(const float* w, int n, int k, Precision p, const float* smooth = nullptr);
+  /// `outliers` (INT8 only, may be null): input channels left out of the int8 product (their weights zeroed there,
+  /// their activations zeroed by inv_smooth()) and kept exact: outlier_w() holds their f32 weight columns, which the
+  /// caller applies to the unquantised activations (LLM.int8()-style decomposition, see add_outliers).
+  PackedLinear(const float* w, int n, int k, Precision p, const float* smooth = nullptr,
+               const std::vector<int>* outliers = nullptr);
   ~PackedLinear();
   PackedLinear(const PackedLinear&) = delete;
   int n() const { return n_; }
@@ -31,8 +35,15 @@ class PackedLinear {
   Precision precision() const { return precision_; }
   /// INT8: the per-output-channel weight scales (w ~ col_scale[n] * w8).
   const float* col_scale() const;
-  /// INT8: 1 / smooth per input channel, or null without smoothing.
+  /// INT8: 1 / smooth per input channel (0 for an outlier channel), or null without smoothing and outliers.
   const float* inv_smooth() const;
+  /// INT8: per output channel, the sum of its int8 weights (the zero-point correction of u8 inputs).
+  const int32_t* col_sum() const;
+  /// INT8: the outlier input channels and their weights, [outliers().size(), n] (row i = W[:, outliers()[i]]).
+  const std::vector<int>& outliers() const;
+  const float* outlier_w() const;
+  /// INT8: y[n] += sum over outlier channels j of x[j] * W[:, j] (x: one unquantised input row of k values).
+  void add_outliers(const float* x, float* y) const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }
@@ -56,6 +67,10 @@ class MatmulCache {
 
   /// INT8 weights only: acc[m, n] = x[m, k] W8^T exactly in int32 (x: int8 rows). Single-threaded on the caller.
   void run_s8(const PackedLinear& w, const int8_t* x, size_t m, int32_t* acc);
+
+  /// INT8 weights, asymmetric input: acc[m, n] = x[m, k] W8^T exactly in int32 (x: uint8 rows with zero points;
+  /// the caller subtracts zero * col_sum()). Single-threaded on the caller.
+  void run_u8(const PackedLinear& w, const uint8_t* x, size_t m, int32_t* acc);
 
   /// BF16 weights only, the epilogue fused into the product (oneDNN bias + eltwise post-op, in registers):
   /// y[m, n] = act(x W^T + bias) with x bf16 rows; y is bf16 (uint16_t) when `bf16_out`, else f32. `bias` may be

@@ -5,6 +5,8 @@
 #include <hwy/highway.h>
 #include <hwy/contrib/math/math-inl.h>
 
+#include <cmath>
+
 #include "kernels/simd.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -199,17 +201,58 @@ float QuantizeRowS8(const float* HWY_RESTRICT x, const float* HWY_RESTRICT inv_s
   return scale;
 }
 
-// y[i] = float(acc[i]) * row_scale * col_scale[i] (+ bias[i]); y may alias acc (in place).
-void DequantRow(const int32_t* acc, float row_scale, const float* HWY_RESTRICT col_scale, const float* HWY_RESTRICT bias,
-                size_t n, float* y) {
+// Asymmetric uint8 quantisation of one row, smoothed first when inv_smooth is set (see kernels::quantize_row_u8).
+float QuantizeRowU8(const float* HWY_RESTRICT x, const float* HWY_RESTRICT inv_smooth, size_t n, uint8_t* HWY_RESTRICT y,
+                    int32_t* zero) {
+  const D d;
+  const hn::RebindToSigned<D> di;
+  const hn::Rebind<uint8_t, D> d8;
+  const size_t N = hn::Lanes(d);
+  auto load = [&](size_t i) {
+    const V v = load_tail(x, i, n);
+    return inv_smooth ? hn::Mul(v, load_tail(inv_smooth, i, n)) : v;
+  };
+  V vlo = hn::Zero(d), vhi = hn::Zero(d);
+  for (size_t i = 0; i < n; i += N) {  // masked-off lanes load as 0, which the 0-based range includes anyway
+    const V v = load(i);
+    vlo = hn::Min(vlo, v);
+    vhi = hn::Max(vhi, v);
+  }
+  const float lo = hn::GetLane(hn::MinOfLanes(d, vlo)), hi = hn::GetLane(hn::MaxOfLanes(d, vhi));
+  const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+  const float invs = 1.0f / scale;
+  const float z = std::nearbyint(-lo * invs);
+  const V inv = hn::Set(d, invs), vz = hn::Set(d, z), top = hn::Set(d, 255.0f);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const V q = hn::Clamp(hn::Add(hn::Round(hn::Mul(load(i), inv)), vz), hn::Zero(d), top);
+    hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, y + i);
+  }
+  if (i < n) {
+    HWY_ALIGN uint8_t tail[HWY_MAX_BYTES / sizeof(float)];
+    const V q = hn::Clamp(hn::Add(hn::Round(hn::Mul(load(i), inv)), vz), hn::Zero(d), top);
+    hn::Store(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, tail);
+    for (size_t j = 0; j < n - i; ++j) y[i + j] = tail[j];
+  }
+  *zero = static_cast<int32_t>(z);
+  return scale;
+}
+
+// y[i] = float(acc[i] - zero * colsum[i]) * row_scale * col_scale[i] (+ bias[i]); colsum may be null (zero point 0);
+// y may alias acc (in place).
+void DequantRow(const int32_t* acc, float row_scale, int32_t zero, const int32_t* HWY_RESTRICT colsum,
+                const float* HWY_RESTRICT col_scale, const float* HWY_RESTRICT bias, size_t n, float* y) {
   const D d;
   const hn::RebindToSigned<D> di;
   const size_t N = hn::Lanes(d);
   const V rs = hn::Set(d, row_scale);
+  const auto vz = hn::Set(di, zero);
   for (size_t i = 0; i < n; i += N) {
     const auto m = hn::FirstN(d, n - i);
     const auto mi = hn::FirstN(di, n - i);
-    V v = hn::Mul(hn::ConvertTo(d, hn::MaskedLoad(mi, di, acc + i)), hn::Mul(rs, hn::MaskedLoad(m, d, col_scale + i)));
+    auto a = hn::MaskedLoad(mi, di, acc + i);
+    if (colsum) a = hn::Sub(a, hn::Mul(vz, hn::MaskedLoad(mi, di, colsum + i)));
+    V v = hn::Mul(hn::ConvertTo(d, a), hn::Mul(rs, hn::MaskedLoad(m, d, col_scale + i)));
     if (bias) v = hn::Add(v, hn::MaskedLoad(m, d, bias + i));
     hn::BlendedStore(v, m, d, y + i);
   }
@@ -227,6 +270,7 @@ HWY_EXPORT(SoftmaxBf16Row);
 HWY_EXPORT(ResidualLayerNormRow);
 HWY_EXPORT(QuantizeRowS8);
 HWY_EXPORT(DequantRow);
+HWY_EXPORT(QuantizeRowU8);
 
 void softmax_row(float* x, size_t n, float scale) { HWY_DYNAMIC_DISPATCH(SoftmaxRow)(x, n, scale); }
 
@@ -250,7 +294,16 @@ float quantize_row_s8(const float* x, const float* inv_smooth, size_t n, int8_t*
 }
 
 void dequant_row(const int32_t* acc, float row_scale, const float* col_scale, const float* bias, size_t n, float* y) {
-  HWY_DYNAMIC_DISPATCH(DequantRow)(acc, row_scale, col_scale, bias, n, y);
+  HWY_DYNAMIC_DISPATCH(DequantRow)(acc, row_scale, 0, nullptr, col_scale, bias, n, y);
+}
+
+float quantize_row_u8(const float* x, const float* inv_smooth, size_t n, uint8_t* y, int32_t* zero) {
+  return HWY_DYNAMIC_DISPATCH(QuantizeRowU8)(x, inv_smooth, n, y, zero);
+}
+
+void dequant_row_zp(const int32_t* acc, float row_scale, int32_t zero, const int32_t* colsum, const float* col_scale,
+                    const float* bias, size_t n, float* y) {
+  HWY_DYNAMIC_DISPATCH(DequantRow)(acc, row_scale, zero, colsum, col_scale, bias, n, y);
 }
 
 const char* target_name() {

@@ -24,6 +24,13 @@ void residual_layernorm_row(float* x, const float* y, const float* bias, const f
 float quantize_row_s8(const float* x, const float* inv_smooth, size_t n, int8_t* y);
 /// int8 path: y[i] = acc[i] * row_scale * col_scale[i] + bias[i] (bias may be null); y may alias acc.
 void dequant_row(const int32_t* acc, float row_scale, const float* col_scale, const float* bias, size_t n, float* y);
+/// int8 path, asymmetric: kernels::quantize_row_u8 of the row smoothed first (x[i] * inv_smooth[i]) when
+/// inv_smooth is set; the same bytes, scale and zero point as the scalar reference on the smoothed row.
+float quantize_row_u8(const float* x, const float* inv_smooth, size_t n, uint8_t* y, int32_t* zero);
+/// int8 path, asymmetric input: y[i] = (acc[i] - zero * colsum[i]) * row_scale * col_scale[i] + bias[i], colsum[i]
+/// the sum of the int8 weights of output i (bias may be null); y may alias acc.
+void dequant_row_zp(const int32_t* acc, float row_scale, int32_t zero, const int32_t* colsum, const float* col_scale,
+                    const float* bias, size_t n, float* y);
 /// The Highway target chosen on this CPU, e.g. "AVX3_SPR".
 const char* target_name();
 

@@ -37,6 +37,8 @@ struct Scratch {
   std::vector<size_t> offsets;                // first token of each sequence in the packed batch (+ total)
   std::vector<std::vector<uint8_t>> lowp;     // per worker: a row chunk converted to bf16 / int8
   std::vector<std::vector<float>> row_scale;  // per worker: int8 row scales
+  std::vector<std::vector<int32_t>> row_zero;  // per worker: u8 row zero points
+  std::vector<std::vector<float>> rows32;      // per worker: a bf16 row chunk widened to f32 (int8 products)
   std::vector<kernels::MatmulCache> matmuls;  // per worker: oneDNN primitives
   std::vector<std::vector<uint16_t>> attn16;  // per worker: bf16 Q, K, V, P of one sequence
   std::vector<std::vector<float>> attn32;     // per worker: scores and context of one sequence
@@ -84,7 +86,7 @@ class Architecture {
  private:
   const std::vector<std::unique_ptr<kernels::PackedLinear>>* packs(Precision p) const;
   bool packs_fp32() const;
-  std::vector<std::vector<float>> smoothing_factors() const;
+  std::vector<std::vector<float>> smoothing_factors(std::vector<std::vector<int>>* outliers) const;
   std::vector<const Linear*> linears_;
   mutable std::mutex pack_mu_;
   mutable std::unique_ptr<std::vector<std::unique_ptr<kernels::PackedLinear>>> packs_[3];

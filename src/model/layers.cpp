@@ -98,6 +98,42 @@ void WeightLoader::check_no_layer(const std::string& probe, int num_layers) cons
 
 namespace {
 
+// INT8: y[m, n] = x[m, k] W^T (+ bias) for one chunk of rows on one worker: each row quantised (s8 symmetric, or u8
+// asymmetric when l.u8) after the smoothing, the int8 product, dequantised per row (zero-point corrected for u8),
+// then the outlier channels' exact f32 contribution. The input is f32 `x` or, when x is null, bf16 `x16`.
+void int8_chunk(const float* x, const uint16_t* x16, size_t m, const Linear& l, const kernels::PackedLinear& packed,
+                const float* bias, float* y, Scratch& s, size_t worker) {
+  const size_t k = static_cast<size_t>(l.in), n = static_cast<size_t>(l.out);
+  if (!x) {
+    auto& wide = s.rows32[worker];
+    wide.resize(std::max(wide.size(), m * k));
+    for (size_t i = 0; i < m * k; ++i) wide[i] = kernels::bf16_to_f32(x16[i]);
+    x = wide.data();
+  }
+  auto& buf = s.lowp[worker];
+  auto& scale = s.row_scale[worker];
+  auto& zero = s.row_zero[worker];
+  buf.resize(m * k);
+  scale.resize(m);
+  zero.assign(m, 0);
+  for (size_t r = 0; r < m; ++r) {
+    scale[r] = l.u8 ? kernels::simd::quantize_row_u8(x + r * k, packed.inv_smooth(), k, buf.data() + r * k, &zero[r])
+                    : kernels::simd::quantize_row_s8(x + r * k, packed.inv_smooth(), k, reinterpret_cast<int8_t*>(buf.data()) + r * k);
+  }
+  auto* acc = reinterpret_cast<int32_t*>(y);
+  if (l.u8) {
+    s.matmuls[worker].run_u8(packed, buf.data(), m, acc);
+  } else {
+    s.matmuls[worker].run_s8(packed, reinterpret_cast<const int8_t*>(buf.data()), m, acc);
+  }
+  const bool outl = !packed.outliers().empty();
+  for (size_t r = 0; r < m; ++r) {
+    kernels::simd::dequant_row_zp(acc + r * n, scale[r], zero[r], l.u8 ? packed.col_sum() : nullptr, packed.col_scale(), bias, n,
+                                  y + r * n);
+    if (outl) packed.add_outliers(x + r * k, y + r * n);
+  }
+}
+
 // y[m, out] = x[m, in] W^T for one chunk of rows on one worker, in the precision of `packed` (fp32 when null).
 void gemm_chunk(const float* x, size_t m, const Linear& l, const kernels::PackedLinear* packed, float* y, Scratch& s,
                 size_t worker) {
@@ -114,13 +150,7 @@ void gemm_chunk(const float* x, size_t m, const Linear& l, const kernels::Packed
     kernels::f32_to_bf16(x, x16, m * k);
     s.matmuls[worker].run(*packed, x16, m, y);
   } else {
-    auto& buf = s.lowp[worker];
-    auto& scale = s.row_scale[worker];
-    buf.resize(m * k);
-    scale.resize(m);
-    auto* x8 = reinterpret_cast<int8_t*>(buf.data());
-    for (size_t r = 0; r < m; ++r) scale[r] = kernels::simd::quantize_row_s8(x + r * k, packed->inv_smooth(), k, x8 + r * k);
-    s.matmuls[worker].run(*packed, buf.data(), m, y, scale.data());
+    int8_chunk(x, nullptr, m, l, *packed, nullptr, y, s, worker);
   }
 }
 
@@ -198,32 +228,15 @@ void linear_rows_int8(const float* x, const uint16_t* x16, size_t rows, const Li
   pool.parallel_for(
       rows,
       [&](size_t b, size_t e, size_t worker) {
-        auto& buf = s.lowp[worker];
-        auto& scale = s.row_scale[worker];
         auto& acc = s.chunk[worker];
         for (size_t c = b; c < e; c += kRowChunk) {
           const size_t m = std::min(kRowChunk, e - c);
-          buf.resize(m * k);
-          scale.resize(m);
-          auto* x8 = reinterpret_cast<int8_t*>(buf.data());
-          if (x16) acc.resize(std::max(acc.size(), k));
-          for (size_t r = 0; r < m; ++r) {
-            const float* row = x ? x + (c + r) * k : acc.data();
-            if (!x) {
-              for (size_t i = 0; i < k; ++i) acc[i] = kernels::bf16_to_f32(x16[(c + r) * k + i]);
-            }
-            scale[r] = kernels::simd::quantize_row_s8(row, packed.inv_smooth(), k, x8 + r * k);
-          }
           float* out = y ? y + c * n : nullptr;
           if (!out) {
             acc.resize(std::max(acc.size(), m * n));
             out = acc.data();
           }
-          auto* acc32 = reinterpret_cast<int32_t*>(out);
-          s.matmuls[worker].run_s8(packed, x8, m, acc32);
-          for (size_t r = 0; r < m; ++r) {
-            kernels::simd::dequant_row(acc32 + r * n, scale[r], packed.col_scale(), l.b, n, out + r * n);
-          }
+          int8_chunk(x ? x + c * k : nullptr, x16 ? x16 + c * k : nullptr, m, l, packed, l.b, out, s, worker);
           if (y16) kernels::f32_to_bf16(out, y16 + c * n, m * n);
           if (epilogue) {
             for (size_t r = c; r < c + m; ++r) epilogue(r);
@@ -305,6 +318,8 @@ size_t prepare_batch(const std::vector<Sequence>& seqs, int vocab_size, int type
   s.attn16.resize(pool.size());
   s.attn32.resize(pool.size());
   s.row_scale.resize(pool.size());
+  s.row_zero.resize(pool.size());
+  s.rows32.resize(pool.size());
   s.chunk.resize(pool.size());
   while (s.matmuls.size() < pool.size()) s.matmuls.emplace_back();
   return s.offsets.back();

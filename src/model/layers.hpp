@@ -21,6 +21,11 @@ struct Linear {  // y = x W^T + b, W is [out, in] row-major (PyTorch's nn.Linear
   int slot = -1;  // index into the architecture's packed reduced-precision matrices (encoder layers only)
   bool int8 = true;              // Precision::INT8 packs it as int8 (else as bf16: a product the ranking is sensitive to)
   bool smooth = true;  // INT8: SmoothQuant factors (calibrated, see Architecture::smoothing_factors) folded in
+  bool u8 = false;     // INT8: asymmetric u8 activations per row (inputs far from symmetric, e.g. GELU outputs)
+  /// INT8: input channels whose calibrated max |x| exceeds outlier_ratio x the median channel's (at most
+  /// max_outliers of them, largest first) stay out of the int8 product, exact in f32 (LLM.int8()-style); 0 = none.
+  float outlier_ratio = 0.0f;
+  int max_outliers = 0;
 };
 struct Norm {  // LayerNorm; beta is a zero vector when the checkpoint has no bias
   const float* gamma = nullptr;
@@ -78,8 +83,9 @@ void linear_rows_bf16(const float* x, const uint16_t* x16, size_t rows, const Li
                       kernels::Act act, float* y, uint16_t* y16, Scratch& s, ThreadPool& pool,
                       const std::function<void(size_t)>& epilogue);
 
-/// INT8 weights only: y[rows] = x W^T + b through s8 x s8 -> s32 oneDNN products on rows quantised per row
-/// (symmetric, after the weights' smoothing), dequantised with the bias in one pass. The input is f32 `x` or, when x
+/// INT8 weights only: y[rows] = x W^T + b through s8 x s8 (u8 x s8 when l.u8) -> s32 oneDNN products on rows
+/// quantised per row (symmetric, or asymmetric with a zero point, after the weights' smoothing), dequantised with the
+/// bias in one pass, plus the packed matrix's outlier channels exactly in f32. The input is f32 `x` or, when x
 /// is null, bf16 `x16`; the output bf16 `y16` when given, else f32 `y`. Then epilogue(r) per row when it is set.
 void linear_rows_int8(const float* x, const uint16_t* x16, size_t rows, const Linear& l, const kernels::PackedLinear& packed,
                       float* y, uint16_t* y16, Scratch& s, ThreadPool& pool, const std::function<void(size_t)>& epilogue);

@@ -42,7 +42,8 @@ const std::vector<std::unique_ptr<kernels::PackedLinear>>* Architecture::packs(P
   // INT8's SmoothQuant calibration is an fp32 encode, which packs the fp32 weights under pack_mu_: run it unlocked
   // (two threads may both calibrate; the factors are deterministic and the first to lock builds the packs)
   std::vector<std::vector<float>> smooth;
-  if (p == Precision::INT8) smooth = smoothing_factors();
+  std::vector<std::vector<int>> outliers;
+  if (p == Precision::INT8) smooth = smoothing_factors(&outliers);
   std::lock_guard<std::mutex> lock(pack_mu_);
   auto& slot = packs_[static_cast<int>(p)];
   if (!slot) {
@@ -52,19 +53,39 @@ const std::vector<std::unique_ptr<kernels::PackedLinear>>* Architecture::packs(P
       // INT8 keeps the products the architecture marked as ranking-sensitive in bf16
       const Precision lp = p == Precision::INT8 && !l->int8 ? Precision::BF16 : p;
       const float* sm = lp == Precision::INT8 && l->smooth && i < smooth.size() && !smooth[i].empty() ? smooth[i].data() : nullptr;
-      v->push_back(std::make_unique<kernels::PackedLinear>(l->w, l->out, l->in, lp, sm));
+      const std::vector<int>* out = lp == Precision::INT8 && i < outliers.size() && !outliers[i].empty() ? &outliers[i] : nullptr;
+      v->push_back(std::make_unique<kernels::PackedLinear>(l->w, l->out, l->in, lp, sm, out));
     }
     slot = std::move(v);
   }
   return slot.get();
 }
 
+namespace {
+
+// LLM.int8() (Dettmers et al. 2022)-style outlier channels: those whose calibrated max |x| exceeds `ratio` x the
+// median channel's, largest first, at most `limit`.
+std::vector<int> outlier_channels(const std::vector<float>& amax, float ratio, int limit) {
+  std::vector<float> sorted = amax;
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2), sorted.end());
+  const float median = sorted[sorted.size() / 2];
+  std::vector<int> idx;
+  for (size_t j = 0; j < amax.size(); ++j) {
+    if (amax[j] > ratio * median) idx.push_back(static_cast<int>(j));
+  }
+  std::sort(idx.begin(), idx.end(), [&](int a, int b) { return amax[static_cast<size_t>(a)] > amax[static_cast<size_t>(b)]; });
+  if (idx.size() > static_cast<size_t>(limit)) idx.resize(static_cast<size_t>(limit));
+  return idx;
+}
+
+}  // namespace
+
 // SmoothQuant (Xiao et al. 2023), alpha = 1/2: s_j = sqrt(max|x_j| / max_o |W_oj|) per input channel j, so that
 // x / s and W s share the channel's range. max|x_j| comes from an fp32 encode of two fixed pseudo-random sequences
 // (ids from the upper 97% of the vocabulary, 128 tokens, type ids 0 then 1): the outlier channels of BERT-family
 // encoders (e.g. all-MiniLM-L6-v2's channel 99, ~6x the median channel) are properties of the weights and show
 // on any input. Deterministic: the same weights always give the same factors.
-std::vector<std::vector<float>> Architecture::smoothing_factors() const {
+std::vector<std::vector<float>> Architecture::smoothing_factors(std::vector<std::vector<int>>* outliers) const {
   if (calibration_vocab_ <= 0) return {};
   constexpr size_t kLen = 128;
   std::vector<int32_t> ids(2 * kLen), types(2 * kLen);
@@ -82,9 +103,11 @@ std::vector<std::vector<float>> Architecture::smoothing_factors() const {
   ThreadPool pool(1);
   encode(seqs, Precision::FP32, s, pool);
   std::vector<std::vector<float>> out(linears_.size());
+  outliers->assign(linears_.size(), {});
   for (size_t i = 0; i < linears_.size(); ++i) {
     const Linear& l = *linears_[i];
     if (amax[i].size() != static_cast<size_t>(l.in)) continue;
+    if (l.outlier_ratio > 0.0f && l.max_outliers > 0) (*outliers)[i] = outlier_channels(amax[i], l.outlier_ratio, l.max_outliers);
     auto& f = out[i];
     f.assign(static_cast<size_t>(l.in), 1.0f);
     for (int j = 0; j < l.in; ++j) {
