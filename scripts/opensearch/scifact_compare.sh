@@ -20,7 +20,7 @@ trap 'stop_cluster 5 || true; rm -rf "$work"' EXIT
 start_cluster "$launcher" "$work" 2
 echo "cluster: $(curl -sf "${urls[0]}" | python3 -c 'import json,sys; v=json.load(sys.stdin)["version"]; print("OpenSearch", v["number"], "Lucene", v["lucene_version"])')"
 t=$SECONDS
-"$cli" index --to opensearch --opensearch "${urls[0]}" --index scifact --shards 2 --replicas 1 --batch-size 500 "$sf/corpus.jsonl.gz"
+"$cli" index --to opensearch --opensearch "${urls[0]}" --index scifact --shards 2 --replicas 1 --batch-size 500 --opensearch-timeout 120 "$sf/corpus.jsonl.gz"
 echo "OpenSearch load: $((SECONDS - t)) s"
 curl -sf "${urls[0]}/scifact/_settings?filter_path=*.settings.index.analysis,*.settings.index.similarity"; echo
 
@@ -53,7 +53,7 @@ ev=(--queries "$sf/queries.jsonl" --qrels "$sf/qrels/test.tsv" --k 100 --metrics
 metrics() { grep -E "^(ndcg@10|recall@100) "; }
 for ix in scifact scifact-english scifact-default; do
   echo "== OpenSearch index $ix (through node 2)"
-  "$cli" eval --opensearch "${urls[1]}" --index "$ix" "${ev[@]}" --runs-out "$work/runs-$ix" | metrics
+  "$cli" eval --opensearch "${urls[1]}" --index "$ix" --opensearch-timeout 120 "${ev[@]}" --runs-out "$work/runs-$ix" | metrics
 done
 "$cli" index -c "$work/coll" "$sf/corpus.jsonl.gz" > /dev/null
 "$cli" index -c "$work/coll-whole" --no-chunking "$sf/corpus.jsonl.gz" > /dev/null
