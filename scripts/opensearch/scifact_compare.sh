@@ -28,7 +28,7 @@ variant() {
   local name=$1 analyzer=$2 sim=$3 k1=$4 body
   body=$(python3 - "$analyzer" "$sim" "$k1" <<'PY'
 import json, sys
-analyzer, sim, k1 = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3])
+analyzer, sim, k1 = sys.argv[1], json.loads(sys.argv[2] or "null"), float(sys.argv[3])
 content = {"type": "text", "analyzer": analyzer}
 settings = {"number_of_shards": 2, "number_of_replicas": 1}
 if sim:
