@@ -149,8 +149,11 @@ def test_texts_get_ids_and_replace(fake):
     os_.add(["whales and dolphins", "bones of whales"])
     os_.add(["third text"])
     assert sorted(fake.indices["t"]["docs"]) == ["0", "1", "2"]
-    assert os_.add([{"id": "0", "text": "new text"}], replace=True)["replaced"] + \
-        os_.add([{"id": "0", "text": "new text"}], replace=True)["added"] >= 1
+    assert os_.add([{"id": "0", "text": "new text"}])["skipped"] == 1
+    assert fake.indices["t"]["docs"]["0"]["text"] == "whales and dolphins"
+    r = os_.add([{"id": "0", "text": "new text"}], replace=True)  # an `index` action: overwritten
+    assert r["skipped"] == 0 and r["added"] + r["replaced"] == 1
+    assert fake.indices["t"]["docs"]["0"]["text"] == "new text"
     with pytest.raises(ValueError, match="document 0"):
         os_.add([{"text": "no id"}])
 
