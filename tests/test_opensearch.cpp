@@ -221,6 +221,32 @@ TEST(OpenSearch, CreatesTheIndexAndBulkLoadsResumablyRetrying429) {
   EXPECT_THROW(load.add({{"x", "", "a", ""}, {"x", "", "b", ""}}), InputError);  // a repeated id
 }
 
+TEST(OpenSearch, CreatingTheIndexRetriedAfterItWentThroughIsNotAnError) {
+  // a PUT whose first attempt created the index but failed on the way back (here 503: a retryable status; under
+  // load, a timeout) is sent again and answered "already exists": the loader goes on with the existing index
+  FakeOpenSearch os;
+  int puts = 0;
+  std::string second_error = "resource_already_exists_exception";
+  os.routes["HEAD /docs"] = [](const http::Request&) { return FakeOpenSearch::reply(404, ""); };
+  os.routes["PUT /docs"] = [&](const http::Request&) {
+    if (++puts == 1) return FakeOpenSearch::reply(503, R"({"error":{"type":"process_cluster_event_timeout_exception","reason":"slow"},"status":503})");
+    return FakeOpenSearch::reply(400, json{{"error", {{"type", second_error}, {"reason", "index [docs/abc] already exists"}}}, {"status", 400}}.dump());
+  };
+  os.routes["GET /docs/_mapping"] = [](const http::Request&) { return FakeOpenSearch::reply(200, mapping("", 0, "").dump()); };
+  OpenSearchLoader load(opts(), nullptr);
+  EXPECT_EQ(puts, 2);
+  EXPECT_FALSE(load.knn());
+  // any other 400 on creation is still an error naming OpenSearch's type
+  puts = 0;
+  second_error = "mapper_parsing_exception";
+  try {
+    OpenSearchLoader again(opts(), nullptr);
+    ADD_FAILURE() << "a rejected index body did not throw";
+  } catch (const RemoteError& e) {
+    EXPECT_NE(std::string(e.what()).find("mapper_parsing_exception"), std::string::npos) << e.what();
+  }
+}
+
 TEST(OpenSearch, BulkItemErrorsAndIndexErrorsNameStatusTypeAndReason) {
   FakeOpenSearch os;
   os.routes["HEAD /docs"] = [](const http::Request&) { return FakeOpenSearch::reply(200, ""); };

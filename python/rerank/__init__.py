@@ -15,6 +15,7 @@ from ._rerank import resolve_model as _resolve_model
 from . import activations
 from .collection import Collection, evaluate
 from .cross_encoder import CrossEncoder
+from .opensearch import OpenSearchIndex
 from .sentence_transformer import SentenceTransformer
 
 __version__ = "0.1.0"
@@ -28,5 +29,5 @@ def resolve_model(model_name_or_path: str, *, revision: str = "main", local_file
                           cache_dir=cache_folder or "", token=token or "")
 
 
-__all__ = ["activations", "CrossEncoder", "SentenceTransformer", "Collection", "evaluate", "Error", "ModelError",
+__all__ = ["activations", "CrossEncoder", "SentenceTransformer", "Collection", "OpenSearchIndex", "evaluate", "Error", "ModelError",
            "InputError", "HubError", "RemoteError", "resolve_model", "__version__"]

@@ -12,6 +12,54 @@ from .cross_encoder import CrossEncoder
 Documents = Iterable[Union[str, Mapping[str, Any]]]
 
 
+def document_tuples(where: str, documents: Documents, start: int) -> list[tuple[str, str, str, str]]:
+    """(id, title, text, metadata JSON) tuples: texts get ids str(start), str(start + 1), ...; dicts need ``id`` (or
+    ``_id``) and a str ``text``, optional ``title`` and ``metadata`` (a JSON string or a JSON-able value)."""
+    batch = []
+    for i, d in enumerate(documents):
+        if isinstance(d, str):
+            batch.append((str(start + i), "", d, ""))
+            continue
+        if not isinstance(d, Mapping):
+            raise TypeError(f"{where}: document {i} must be a str or a dict, got {type(d).__name__}")
+        doc_id = d.get("id", d.get("_id"))
+        if doc_id is None or not isinstance(d.get("text"), str):
+            raise ValueError(f"{where}: document {i} needs an \"id\" (or \"_id\") and a str \"text\"")
+        meta = d.get("metadata")
+        batch.append((str(doc_id), str(d.get("title") or ""), d["text"],
+                      "" if meta is None else (meta if isinstance(meta, str) else json.dumps(meta))))
+    return batch
+
+
+def check_search_args(where: str, query: Any, k: Any, top_n: Any, reranker: Any) -> tuple[Any, int]:
+    """The reranker argument as the binding takes it (engine or spec, max_length); TypeError/ValueError else."""
+    if not isinstance(query, str):
+        raise TypeError(f"{where}: query must be a str, got {type(query).__name__}")
+    for name, v in (("k", k), ("top_n", top_n)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"{where}: {name} must be a non-negative int, got {v!r}")
+    if isinstance(reranker, CrossEncoder):
+        return reranker._engine, reranker.max_length
+    if reranker is not None and not isinstance(reranker, (str, os.PathLike)):
+        raise TypeError(f"{where}: reranker must be None, a str spec or a rerank.CrossEncoder")
+    return (None if reranker is None else os.fspath(reranker)), 0
+
+
+def check_files(where: str, paths: Any, batch_size: Any) -> list[str]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"{where}: batch_size must be a positive int, got {batch_size!r}")
+    return [os.fspath(p) for p in paths]
+
+
+def model_spec(spec: Optional[Union[str, os.PathLike]]) -> str:
+    if spec is None:
+        return ""
+    s = os.fspath(spec)
+    return os.path.expanduser(s) if os.path.isdir(os.path.expanduser(s)) else s
+
+
 class Collection:
     """A persistent collection in directory ``path`` (created when missing): BM25 and, with ``bi_encoder``, dense
     vectors; ``search`` runs the first stage and an optional cross-encoder, as ``rerank search`` does.
@@ -23,12 +71,7 @@ class Collection:
 
     def __init__(self, path: Union[str, os.PathLike], *, bi_encoder: Optional[str] = None,
                  threads: Optional[int] = None, precision: str = "fp32") -> None:
-        spec = ""
-        if bi_encoder is not None:
-            spec = str(bi_encoder)
-            if os.path.isdir(os.path.expanduser(spec)):
-                spec = os.path.expanduser(spec)
-        self._c = _rerank.Collection(os.fspath(path), spec, c.check_threads(threads), c.check_precision(precision))
+        self._c = _rerank.Collection(os.fspath(path), model_spec(bi_encoder), c.check_threads(threads), c.check_precision(precision))
 
     @property
     def path(self) -> str:
@@ -43,21 +86,7 @@ class Collection:
     def add(self, documents: Documents, *, replace: bool = False) -> dict[str, int]:
         """Adds documents in one transaction: texts (ids "0", "1", ... after the current size) or dicts with
         ``id``/``_id``, ``text`` and optional ``title`` and ``metadata``. Existing ids are skipped (or replaced)."""
-        batch = []
-        start = len(self)
-        for i, d in enumerate(documents):
-            if isinstance(d, str):
-                batch.append((str(start + i), "", d, ""))
-                continue
-            if not isinstance(d, Mapping):
-                raise TypeError(f"Collection.add(): document {i} must be a str or a dict, got {type(d).__name__}")
-            doc_id = d.get("id", d.get("_id"))
-            if doc_id is None or not isinstance(d.get("text"), str):
-                raise ValueError(f"Collection.add(): document {i} needs an \"id\" (or \"_id\") and a str \"text\"")
-            meta = d.get("metadata")
-            batch.append((str(doc_id), str(d.get("title") or ""), d["text"],
-                          "" if meta is None else (meta if isinstance(meta, str) else json.dumps(meta))))
-        return self._c.add(batch, replace)
+        return self._c.add(document_tuples("Collection.add()", documents, len(self)), replace)
 
     def add_files(self, paths: Union[str, os.PathLike, Iterable[Union[str, os.PathLike]]], *, format: str = "auto",
                   batch_size: int = 256, replace: bool = False) -> dict[str, int]:
@@ -65,11 +94,7 @@ class Collection:
         ``format`` forces one): one transaction per ``batch_size`` documents, the next batch read, chunked and
         tokenized while the current one is embedded. An interruption (Ctrl-C, an error) keeps the whole batches
         committed before it; calling again skips the ids already present (``replace=True`` replaces them)."""
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        files = [os.fspath(p) for p in paths]
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"Collection.add_files(): batch_size must be a positive int, got {batch_size!r}")
+        files = check_files("Collection.add_files()", paths, batch_size)
         return self._c.add_files(files, format, batch_size, replace)
 
     def search(self, query: str, k: int = 50, retriever: str = "bm25",
@@ -79,17 +104,8 @@ class Collection:
         items: rank, id, passage, score, first_stage_rank, first_stage_score, plus the passage's text.
 
         ``reranker``: a rerank.CrossEncoder, or a spec (model directory, Hub id, ``cohere:MODEL``)."""
-        if not isinstance(query, str):
-            raise TypeError(f"Collection.search(): query must be a str, got {type(query).__name__}")
-        for name, v in (("k", k), ("top_n", top_n)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"Collection.search(): {name} must be a non-negative int, got {v!r}")
-        if isinstance(reranker, CrossEncoder):
-            return self._c.search(query, k, retriever, reranker._engine, reranker.max_length, top_n, per_passage)
-        if reranker is not None and not isinstance(reranker, (str, os.PathLike)):
-            raise TypeError("Collection.search(): reranker must be None, a str spec or a rerank.CrossEncoder")
-        spec = None if reranker is None else os.fspath(reranker)
-        return self._c.search(query, k, retriever, spec, 0, top_n, per_passage)
+        second, max_length = check_search_args("Collection.search()", query, k, top_n, reranker)
+        return self._c.search(query, k, retriever, second, max_length, top_n, per_passage)
 
 
 def evaluate(qrels: Union[str, os.PathLike, Mapping[str, Mapping[str, int]]],

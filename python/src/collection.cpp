@@ -14,6 +14,7 @@
 
 #include "bindings.hpp"
 #include "engine.hpp"
+#include "search.hpp"
 #include "rerank/collection.hpp"
 #include "rerank/eval.hpp"
 #include "rerank/pipeline.hpp"
@@ -23,24 +24,6 @@ namespace nb = nanobind;
 
 namespace rerank::python {
 namespace {
-
-/// A rerank.CrossEncoder's engine as the pipeline's second stage (scores = the model's activation).
-class EngineReranker : public Reranker {
- public:
-  EngineReranker(PyCrossEncoder& engine, size_t max_length) : engine_(engine), max_length_(max_length) {}
-  std::vector<float> score(const std::string& query, const std::vector<std::string>& documents) override {
-    std::vector<std::pair<std::string, std::string>> pairs;
-    pairs.reserve(documents.size());
-    for (const auto& d : documents) pairs.emplace_back(query, d);
-    std::lock_guard<std::mutex> lock(engine_.mu());
-    return engine_.at_batch_size(32).predict_scores(pairs, {max_length_});
-  }
-  std::string name() const override { return engine_.info().directory.filename().string(); }
-
- private:
-  PyCrossEncoder& engine_;
-  size_t max_length_;
-};
 
 using DocTuple = std::tuple<std::string, std::string, std::string, std::string>;  // id, title, text, metadata JSON
 
@@ -109,37 +92,15 @@ class PyCollection {
     po.k = k;
     po.top_n = top_n;
     po.per_passage = per_passage;
-    std::shared_ptr<Reranker> second;
-    std::string spec;
-    PyCrossEncoder* engine = nullptr;
-    if (nb::isinstance<PyCrossEncoder>(reranker)) engine = nb::cast<PyCrossEncoder*>(reranker);
-    else if (!reranker.is_none()) spec = nb::cast<std::string>(reranker);
-    std::vector<RankedItem> items;
-    std::vector<std::string> texts;
+    SecondStage second(reranker, max_length);
+    Ranking r;
     {
       nb::gil_scoped_release unlocked;
       std::lock_guard<std::mutex> lock(mu_);
-      if (engine) second = std::make_shared<EngineReranker>(*engine, max_length);
-      else if (!spec.empty()) second = cached_reranker(spec);
       if (po.retriever != Retriever::Bm25 && !collection_->embedder()) attach_recorded_embedder();
-      Pipeline p(*collection_, po, second);
-      items = p.search(query).final_ranking(top_n);
-      for (const auto& x : items) texts.push_back(collection_->passage_text(x.passage));
+      r = run_search(collection_first_stage(*collection_), po, rerankers_.get(second, backend_), query);
     }
-    nb::list out;
-    for (size_t i = 0; i < items.size(); ++i) {
-      const auto& x = items[i];
-      nb::dict d;
-      d["rank"] = x.rank;
-      d["id"] = x.doc_id;
-      d["passage"] = x.passage_index;
-      d["score"] = x.score;
-      d["first_stage_rank"] = x.first_rank;
-      d["first_stage_score"] = x.first_score;
-      d["text"] = texts[i];
-      out.append(d);
-    }
-    return out;
+    return ranking_list(r);
   }
 
   size_t size() {
@@ -153,13 +114,6 @@ class PyCollection {
   std::string directory() const { return collection_->directory().string(); }
 
  private:
-  std::shared_ptr<Reranker> cached_reranker(const std::string& spec) {
-    if (spec != reranker_spec_) {
-      reranker_ = make_reranker(spec, backend_);
-      reranker_spec_ = spec;
-    }
-    return reranker_;
-  }
   void attach_recorded_embedder() {
     const std::string id = collection_->stats().embedder;
     if (id.empty())
@@ -170,8 +124,7 @@ class PyCollection {
 
   std::unique_ptr<Collection> collection_;
   BackendOptions backend_;
-  std::shared_ptr<Reranker> reranker_;
-  std::string reranker_spec_;
+  RerankerCache rerankers_;
   std::mutex mu_;
 };
 

@@ -57,4 +57,5 @@ NB_MODULE(_rerank, m) {
   rerank::python::bind_hub(m);
   rerank::python::bind_encoders(m);
   rerank::python::bind_collection(m);
+  rerank::python::bind_opensearch(m);
 }

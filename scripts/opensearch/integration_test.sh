@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # OpenSearch as the first stage, against a real 2-node cluster (ctest: opensearch_cluster).
-#   integration_test.sh RERANK_CLI LAUNCHER_DIR
+#   integration_test.sh RERANK_CLI LAUNCHER_DIR [PY_VENV]
 # Starts the cluster of integrations/opensearch (scripts/opensearch/cluster.sh), then through `rerank`:
 #  1. `rerank index --to opensearch` the fixture corpus (tests/data/pipeline) with bi-encoder embeddings into an
 #     index of 2 shards + 1 replica (so each node holds a copy of every document), then again: all skipped;
@@ -8,11 +8,15 @@
 #  3. dense (exact script_score: the k-NN plugin is not among the served modules) = the collection's exact dense;
 #  4. hybrid (RRF by us) + the ce-tiny cross-encoder: the reranked lists equal the collection's;
 #  5. `rerank eval` end to end through OpenSearch: nDCG@10 within 0.01 of the collection's (equal here);
-#  6. errors: a missing index names the URL, HTTP 404 and index_not_found_exception; a closed port is refused.
+#  6. errors: a missing index names the URL, HTTP 404 and index_not_found_exception; a closed port is refused;
+#  7. with PY_VENV (the venv `make python` fills): the Python rerank.OpenSearchIndex against the same cluster
+#     (python/tests/opensearch_live.py: BM25 via both nodes, dense, hybrid + rerank = the collection's; an index
+#     loaded from Python searches as the CLI-loaded one; errors).
 # The cluster stops when this script ends (its stdin is our pipe; SIGTERM as well).
 set -euo pipefail
 cli=$(realpath "$1")
 launcher=$(realpath -m "$2")
+pyvenv=${3:-}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 data="$root/tests/data/pipeline"
 bi="$root/tests/data/encoders/models/bi-tiny-mean"
@@ -121,6 +125,13 @@ grep -q "per-passage" "$work/err" || fail "--per-passage error: $(cat "$work/err
 if "$cli" search --opensearch "$n1" --index Bad/Name --k 5 "q" > /dev/null 2> "$work/err"; then fail "a bad index name did not fail"; fi
 grep -q "is invalid" "$work/err" || fail "bad index name error: $(cat "$work/err")"
 echo "errors checked: $(elapsed) s"
+
+if [ -n "$pyvenv" ]; then
+  "$pyvenv/bin/python" -c "import rerank._rerank" || fail "the rerank package is not installed in $pyvenv: run 'make python'"
+  (cd "$root" && RERANK_TEST_OPENSEARCH_URLS="$n1 $n2" RERANK_TEST_COLLECTION="$work/coll" \
+    "$pyvenv/bin/python" -m pytest -p no:cacheprovider -q python/tests/opensearch_live.py) || fail "Python rerank.OpenSearchIndex against the cluster"
+  echo "Python OpenSearchIndex against the cluster: $(elapsed) s"
+fi
 
 stop_cluster 30 || fail "the cluster did not stop within 30 s of stdin EOF"
 grep -q "stopped 2 nodes" "$work/cluster.log" || fail "the launcher did not report closing its nodes"

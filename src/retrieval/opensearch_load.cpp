@@ -25,7 +25,13 @@ struct OpenSearchLoader::Impl {
       const size_t dim = embedder ? embedder->dimension() : 0;
       const bool knn = dim && conn.has_knn_plugin();
       nlohmann::json body = opensearch::index_body(conn.options(), dim, embedder ? embedder->identity() : "", knn);
-      conn.call("PUT", "/" + index, body.dump());
+      try {
+        conn.call("PUT", "/" + index, body.dump());
+      } catch (const RemoteError& e) {
+        // a PUT retried after a timeout whose first attempt went through (or another loader was first): the index
+        // exists; its mapping is checked below like any existing index's
+        if (e.status() != 400 || std::string(e.what()).find("resource_already_exists_exception") == std::string::npos) throw;
+      }
     } else if (status != 200) {
       conn.call("GET", "/" + index);  // throws with OpenSearch's error (401, 403, ...)
     }
