@@ -51,7 +51,8 @@ const std::vector<std::unique_ptr<kernels::PackedLinear>>* Architecture::packs(P
       const Linear* l = linears_[i];
       // INT8 keeps the products the architecture marked as ranking-sensitive in bf16
       const Precision lp = p == Precision::INT8 && !l->int8 ? Precision::BF16 : p;
-      const float* sm = lp == Precision::INT8 && l->smooth && i < smooth.size() && !smooth[i].empty() ? smooth[i].data() : nullptr;
+      const size_t si = l->smooth_slot >= 0 ? static_cast<size_t>(l->smooth_slot) : i;
+      const float* sm = lp == Precision::INT8 && l->smooth && si < smooth.size() && !smooth[si].empty() ? smooth[si].data() : nullptr;
       v->push_back(std::make_unique<kernels::PackedLinear>(l->w, l->out, l->in, lp, sm));
     }
     slot = std::move(v);
