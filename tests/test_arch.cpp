@@ -215,7 +215,8 @@ TEST(ArchGolden, LongInputBoundedScratch) {
 // its last layer's queries, attention and FFN for those tokens alone: the logits equal the full last layer's up to
 // the order of sums, per precision (fp32 within 1e-5, measured ~1e-7; bf16 / int8 within 2e-3 of the largest logit,
 // at least 1: a bf16 probability or context value may round the other way). Batches of different lengths, with a
-// 1-token sequence, and a 1-token batch. Heads on the mean (ModernBERT's mean pooling) and bi-encoders ignore the flag.
+// 1-token sequence, and a 1-token batch; BERT, RoBERTa, XLM-R, ELECTRA and ModernBERT with cls pooling. Heads on
+// the mean (ModernBERT's mean pooling) and bi-encoders ignore the flag.
 TEST(ArchGolden, FirstTokenLastLayerEqualsFullLayer) {
   rerank::ThreadPool pool(2);
   std::map<std::string, std::vector<Input>> models;
@@ -228,8 +229,8 @@ TEST(ArchGolden, FirstTokenLastLayerEqualsFullLayer) {
     const std::string name = c["model"].get<std::string>();
     if (name.rfind("ce-", 0) == 0) models["encoders/models/" + name].push_back(input_of(c));
   }
-  const std::set<std::string> shortcut = {"electra-ce", "roberta-ce", "xlmr-ce", "xlmr-ce-old", "encoders/models/ce-tiny",
-                                          "encoders/models/ce-tiny-bf16"};
+  const std::set<std::string> shortcut = {"electra-ce",        "roberta-ce", "xlmr-ce", "xlmr-ce-old", "modernbert-ce-cls",
+                                          "encoders/models/ce-tiny", "encoders/models/ce-tiny-bf16"};
   ASSERT_GE(models.size(), 10u);
   for (auto& [name, inputs] : models) {
     const Loaded& m = load(name);

@@ -64,12 +64,9 @@ class MatmulCache {
 
   /// Attention products for one sequence, all heads at once, in bf16 with fp32 results:
   /// scores[h] = q[h] k[h]^T  (q, k: [heads, len, d] bf16; scores: [heads, len, len] f32)
-  /// `ld` != 0: q and k are read in place from rows of `ld` elements holding the heads side by side (element (h, t, j)
-  /// at h * d + t * ld + j, as in the packed [Q K V] rows) instead of [heads, len, d] blocks.
-  void attention_scores(size_t heads, size_t len, size_t d, const uint16_t* q, const uint16_t* k, float* scores, size_t ld = 0);
-  /// ctx[h] = p[h] v[h]  (p: [heads, len, len] bf16; v: [heads, len, d] bf16, or rows of `ld` as above; ctx: [heads,
-  /// len, d] f32)
-  void attention_context(size_t heads, size_t len, size_t d, const uint16_t* p, const uint16_t* v, float* ctx, size_t ld = 0);
+  void attention_scores(size_t heads, size_t len, size_t d, const uint16_t* q, const uint16_t* k, float* scores);
+  /// ctx[h] = p[h] v[h]  (p: [heads, len, len] bf16; v: [heads, len, d] bf16; ctx: [heads, len, d] f32)
+  void attention_context(size_t heads, size_t len, size_t d, const uint16_t* p, const uint16_t* v, float* ctx);
 
  private:
   struct Impl;

@@ -374,6 +374,14 @@ size_t bf16_heads_per_batch(size_t len, size_t nh, size_t dh) {
   return std::clamp<size_t>(kBf16CacheBudget / per_head, 1, nh);
 }
 
+// n bf16 values in blocks of 16 (fixed-size copies the compiler inlines: a head's row is 32-128 values, for which
+// a memmove call per row cost ~3% of a bf16 run)
+inline void copy_bf16(const uint16_t* src, size_t n, uint16_t* dst) {
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) __builtin_memcpy(dst + j, src + j, 32);
+  for (; j < n; ++j) dst[j] = src[j];
+}
+
 // Fast path: per sequence and batch of heads [h0, h0 + g), two batched bf16 oneDNN matmuls (AMX where present).
 // Lengths are rounded up to a multiple of 16 so few primitives are made; padded keys are masked out of the softmax,
 // padded rows dropped.
@@ -383,31 +391,30 @@ void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a
   auto& b16 = s.attn16[worker];
   auto& b32 = s.attn32[worker];
   const size_t len = q.len, lp = (len + 15) / 16 * 16;
-  // bf16 in: Q, K, V read in place from s.qkv16's rows (stride ld; the padded rows past the sequence are the next
-  // rows, finite: their scores are masked, their probabilities 0). f32 in: converted into [g, lp, dh] blocks.
-  const size_t qkv_n = a.bf16_io ? 0 : g * lp * dh, p_n = g * lp * lp, in_ld = a.bf16_io ? ld : 0;
+  const size_t qkv_n = g * lp * dh, p_n = g * lp * lp;
   b16.resize(3 * qkv_n + p_n);
-  b32.resize(p_n + g * lp * dh);
+  b32.resize(p_n + qkv_n);
   uint16_t *q16 = b16.data(), *k16 = q16 + qkv_n, *v16 = k16 + qkv_n, *p16 = v16 + qkv_n;
   float *S = b32.data(), *O = S + p_n;
-  for (size_t h = 0; h < g; ++h) std::fill(p16 + (h * lp + len) * lp, p16 + (h + 1) * lp * lp, uint16_t{0});  // padded rows
-  if (a.bf16_io) {
-    q16 = &s.qkv16[off * ld + h0 * dh];
-    k16 = q16 + H;
-    v16 = q16 + 2 * H;
-  } else {
-    for (size_t h = 0; h < g; ++h) {  // padded rows: zero (finite) Q, K, V; only they need clearing
-      for (uint16_t* base : {q16, k16, v16}) std::fill(base + (h * lp + len) * dh, base + (h + 1) * lp * dh, uint16_t{0});
-    }
-    for (size_t r = 0; r < len; ++r) {
-      for (size_t h = 0; h < g; ++h) {
-        const size_t col = (h0 + h) * dh;
-        uint16_t* dst[3] = {q16 + (h * lp + r) * dh, k16 + (h * lp + r) * dh, v16 + (h * lp + r) * dh};
-        for (size_t part = 0; part < 3; ++part) kernels::f32_to_bf16(&s.qkv[(off + r) * ld + part * H + col], dst[part], dh);
+  for (size_t h = 0; h < g; ++h) {  // padded rows: zero (finite) Q, K, V and probabilities; only they need clearing
+    for (uint16_t* base : {q16, k16, v16}) std::fill(base + (h * lp + len) * dh, base + (h + 1) * lp * dh, uint16_t{0});
+    std::fill(p16 + (h * lp + len) * lp, p16 + (h + 1) * lp * lp, uint16_t{0});
+  }
+  for (size_t r = 0; r < len; ++r) {
+    for (size_t h = 0; h < g; ++h) {
+      const size_t col = (h0 + h) * dh;
+      uint16_t* dst[3] = {q16 + (h * lp + r) * dh, k16 + (h * lp + r) * dh, v16 + (h * lp + r) * dh};
+      for (size_t part = 0; part < 3; ++part) {
+        if (a.bf16_io) {
+          const uint16_t* src = &s.qkv16[(off + r) * ld + part * H + col];
+          copy_bf16(src, dh, dst[part]);
+        } else {
+          kernels::f32_to_bf16(&s.qkv[(off + r) * ld + part * H + col], dst[part], dh);
+        }
       }
     }
   }
-  s.matmuls[worker].attention_scores(g, lp, dh, q16, k16, S, in_ld);
+  s.matmuls[worker].attention_scores(g, lp, dh, q16, k16, S);
   for (size_t h = 0; h < g; ++h) {
     for (size_t r = 0; r < len; ++r) {
       uint16_t* prow = p16 + (h * lp + r) * lp;
@@ -419,7 +426,7 @@ void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a
       std::fill(prow + hi, prow + lp, uint16_t{0});
     }
   }
-  s.matmuls[worker].attention_context(g, lp, dh, p16, v16, O, in_ld);
+  s.matmuls[worker].attention_context(g, lp, dh, p16, v16, O);
   for (size_t r = 0; r < len; ++r) {
     for (size_t h = 0; h < g; ++h) {
       const float* o = O + (h * lp + r) * dh;
@@ -446,16 +453,17 @@ bool bf16_attention_fits(const std::vector<Sequence>& seqs, const AttentionShape
 }
 
 // The first token's attention for one (sequence, head): the scores of its query against the visible keys, their
-// softmax, and the weighted sum of the values, into o[dh].
-void first_token_head(const Sequence& seq, size_t off, size_t head, const AttentionShape& a, bool bf16_probs, const float* q,
+// softmax, and the weighted sum of the values, into o[dh]. `bf16`: attention() takes its bf16 path for the batch.
+void first_token_head(const Sequence& seq, size_t off, size_t head, const AttentionShape& a, bool bf16, const float* q,
                       const uint16_t* q16, size_t k_col, Scratch& s, size_t worker, float* o) {
   const size_t dh = a.hidden / a.heads, ld = a.qkv_stride, H = a.hidden;
   const size_t nk = a.window ? std::min(seq.len, a.window + 1) : seq.len;  // keys visible from position 0
   auto& b32 = s.attn32[worker];
   b32.resize(nk + dh);
   float *S = b32.data(), *qf = S + nk;
-  if (!a.bf16_io) {  // f32 Q, K, V: OpenBLAS products as attention_fp32 (one query row)
-    const float* k = &s.qkv[off * ld + k_col + head * dh];
+  const size_t k_at = off * ld + k_col + head * dh;
+  if (!a.bf16_io && !bf16) {  // f32 Q, K, V: OpenBLAS products as attention_fp32 (one query row)
+    const float* k = &s.qkv[k_at];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, static_cast<int>(nk), static_cast<int>(dh), 1.0f, q + head * dh,
                 static_cast<int>(dh), k, static_cast<int>(ld), 0.0f, S, static_cast<int>(nk));
     kernels::simd::softmax_row(S, nk, a.scale);
@@ -463,27 +471,36 @@ void first_token_head(const Sequence& seq, size_t off, size_t head, const Attent
                 static_cast<int>(nk), k + H, static_cast<int>(ld), 0.0f, o, static_cast<int>(dh));
     return;
   }
-  // bf16 Q, K, V: products of bf16 values are exact in f32, summed in f32 (as oneDNN's bf16 matmuls)
-  for (size_t d = 0; d < dh; ++d) qf[d] = kernels::bf16_to_f32(q16[head * dh + d]);
-  const uint16_t* k = &s.qkv16[off * ld + k_col + head * dh];
+  // bf16 values (bf16 in, or f32 rounded to bf16 as attention_bf16_heads does; f32 as they are when the batch takes
+  // the fp32 path): products of bf16 values are exact in f32, summed in f32 (as oneDNN's bf16 matmuls)
+  auto value = [&](size_t at) {
+    if (a.bf16_io) return kernels::bf16_to_f32(s.qkv16[at]);
+    uint16_t h;
+    kernels::f32_to_bf16_scalar(&s.qkv[at], &h, 1);
+    return kernels::bf16_to_f32(h);
+  };
+  for (size_t d = 0; d < dh; ++d) {
+    uint16_t h;
+    if (!a.bf16_io) kernels::f32_to_bf16_scalar(q + head * dh + d, &h, 1);
+    qf[d] = kernels::bf16_to_f32(a.bf16_io ? q16[head * dh + d] : h);
+  }
   for (size_t t = 0; t < nk; ++t) {
     float acc = 0.0f;
-    for (size_t d = 0; d < dh; ++d) acc += qf[d] * kernels::bf16_to_f32(k[t * ld + d]);
+    for (size_t d = 0; d < dh; ++d) acc += qf[d] * value(k_at + t * ld + d);
     S[t] = acc;
   }
   std::fill(o, o + dh, 0.0f);
-  const uint16_t* v = k + H;
-  if (bf16_probs) {  // as attention_bf16_heads: probabilities rounded to bf16
+  if (bf16) {  // as attention_bf16_heads: probabilities rounded to bf16
     auto& p16 = s.attn16[worker];
     p16.resize(nk);
     kernels::simd::softmax_bf16_row(S, nk, a.scale, p16.data());
     for (size_t t = 0; t < nk; ++t) S[t] = kernels::bf16_to_f32(p16[t]);
-  } else {  // as attention() on a batch too long for the bf16 buffers: fp32 softmax on the bf16 values
+  } else {  // as attention() on bf16 values in a batch too long for the bf16 buffers: fp32 softmax
     kernels::simd::softmax_row(S, nk, a.scale);
   }
   for (size_t t = 0; t < nk; ++t) {
     const float p = S[t];
-    for (size_t d = 0; d < dh; ++d) o[d] += p * kernels::bf16_to_f32(v[t * ld + d]);
+    for (size_t d = 0; d < dh; ++d) o[d] += p * value(k_at + H + t * ld + d);
   }
 }
 
@@ -492,12 +509,12 @@ void first_token_head(const Sequence& seq, size_t off, size_t head, const Attent
 void attention_first_token(const std::vector<Sequence>& seqs, const AttentionShape& a, bool bf16, const float* q,
                            const uint16_t* q16, size_t k_col, Scratch& s, ThreadPool& pool) {
   const size_t H = a.hidden, nh = a.heads, dh = H / nh;
-  const bool bf16_probs = bf16 && bf16_attention_fits(seqs, a);
+  const bool bf16_path = bf16 && bf16_attention_fits(seqs, a);
   pool.parallel_for(seqs.size() * nh, [&](size_t b, size_t e, size_t worker) {
     std::vector<float> o(dh);
     for (size_t job = b; job < e; ++job) {
       const size_t i = job / nh, head = job % nh;
-      first_token_head(seqs[i], s.offsets[i], head, a, bf16_probs, q ? q + i * H : nullptr, q16 ? q16 + i * H : nullptr, k_col,
+      first_token_head(seqs[i], s.offsets[i], head, a, bf16_path, q ? q + i * H : nullptr, q16 ? q16 + i * H : nullptr, k_col,
                        s, worker, o.data());
       if (a.bf16_io) {
         kernels::f32_to_bf16(o.data(), &s.ctx16[i * H + head * dh], dh);
@@ -537,11 +554,6 @@ void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool 
     attention_fp32(seqs, a, s, pool);
     pool.parallel_for(T, [&](size_t b, size_t e, size_t) { kernels::f32_to_bf16(&s.ctx[b * H], &s.ctx16[b * H], (e - b) * H); });
     return;
-  }
-  if (a.bf16_io) {  // rows past the last sequence, which its padding reads in place: finite
-    const size_t T = s.offsets.back(), need = (T + 16) * a.qkv_stride;
-    if (s.qkv16.size() < need) s.qkv16.resize(need);
-    std::fill(s.qkv16.begin() + static_cast<std::ptrdiff_t>(T * a.qkv_stride), s.qkv16.begin() + static_cast<std::ptrdiff_t>(need), uint16_t{0});
   }
   pool.parallel_for(jobs.size(), [&](size_t b, size_t e, size_t worker) {
     for (size_t j = b; j < e; ++j) attention_bf16_heads(seqs[jobs[j].seq], s.offsets[jobs[j].seq], a, jobs[j].h0, jobs[j].g, s, worker);
