@@ -374,14 +374,6 @@ size_t bf16_heads_per_batch(size_t len, size_t nh, size_t dh) {
   return std::clamp<size_t>(kBf16CacheBudget / per_head, 1, nh);
 }
 
-// n bf16 values in blocks of 16 (fixed-size copies the compiler inlines: a head's row is 32-128 values, for which
-// a memmove call per row cost ~3% of a bf16 run)
-inline void copy_bf16(const uint16_t* src, size_t n, uint16_t* dst) {
-  size_t j = 0;
-  for (; j + 16 <= n; j += 16) __builtin_memcpy(dst + j, src + j, 32);
-  for (; j < n; ++j) dst[j] = src[j];
-}
-
 // Fast path: per sequence and batch of heads [h0, h0 + g), two batched bf16 oneDNN matmuls (AMX where present).
 // Lengths are rounded up to a multiple of 16 so few primitives are made; padded keys are masked out of the softmax,
 // padded rows dropped.
@@ -407,7 +399,7 @@ void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a
       for (size_t part = 0; part < 3; ++part) {
         if (a.bf16_io) {
           const uint16_t* src = &s.qkv16[(off + r) * ld + part * H + col];
-          copy_bf16(src, dh, dst[part]);
+          std::copy(src, src + dh, dst[part]);
         } else {
           kernels::f32_to_bf16(&s.qkv[(off + r) * ld + part * H + col], dst[part], dh);
         }
