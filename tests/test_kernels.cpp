@@ -14,6 +14,7 @@
 #include "kernels/matmul_dnnl.hpp"
 #include "kernels/ops.hpp"
 #include "kernels/simd.hpp"
+#include "model/layers.hpp"
 #include "rerank/rerank.hpp"
 #include "test_util.hpp"
 
@@ -351,6 +352,86 @@ TEST(FusedMatmul, Bf16BiasActivationMatchesUnfused) {
   for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5f * std::fabs(want[i]) + 1e-6f) << i;
   cache.run_fused(packed, x16.data(), m, got.data(), false, nullptr, Act::None);  // no bias: the plain product
   for (size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(got[i], ref[i], 1e-5f * std::fabs(ref[i]) + 1e-6f) << i;
+}
+
+// The bf16 attention pads each sequence to a multiple of 16 rows: a sequence's context is bit-identical alone and
+// packed between others, and within bf16 rounding (probabilities and context, 2^-8 relative: 0.03 on these N(0, 1) values; a wrong head or
+// row is off by ~1) of the fp32 attention on the same values. attention_first_token gives each sequence's first
+// context row: fp32 within 1e-5 of attention()'s, bf16 within one bf16 unit + 2e-3 (f32 sums in another order may
+// round a probability the other way); with a sliding window too.
+TEST(Attention, Bf16PackedBatchAndFirstToken) {
+  using rerank::model::Sequence;
+  const size_t H = 64, heads = 4, ld = 3 * H;
+  const std::vector<size_t> lens = {37, 1, 16, 50};
+  size_t T = 0;
+  for (size_t l : lens) T += l;
+  auto vals = random_row(T * ld, 1.0f, 21);
+  std::vector<uint16_t> qkv16(T * ld);
+  f32_to_bf16_scalar(vals.data(), qkv16.data(), qkv16.size());
+  std::vector<int32_t> ids(T, 0);
+  std::vector<Sequence> all;
+  for (size_t i = 0, at = 0; i < lens.size(); at += lens[i++]) all.push_back({ids.data() + at, ids.data() + at, lens[i]});
+  rerank::ThreadPool pool(2);
+  rerank::model::AttentionShape a;
+  a.hidden = H;
+  a.heads = heads;
+  a.qkv_stride = ld;
+  a.scale = 0.25f;
+  a.bf16_io = true;
+  // context rows of `seqs` (rows [first, first + their tokens) of qkv16) with bf16 in and out
+  auto run16 = [&](const std::vector<Sequence>& seqs, size_t first, rerank::model::Scratch& s) {
+    rerank::model::prepare_batch(seqs, 1, 0, 1 << 20, s, pool);
+    const size_t t = s.offsets.back();
+    s.qkv16.assign(qkv16.begin() + static_cast<long>(first * ld), qkv16.begin() + static_cast<long>((first + t) * ld));
+    s.ctx16.assign(t * H, 0);
+    rerank::model::attention(seqs, a, true, s, pool);
+    return s.ctx16;
+  };
+  rerank::model::Scratch s;
+  const std::vector<uint16_t> batch = run16(all, 0, s);
+  for (size_t i = 0, at = 0; i < lens.size(); at += lens[i++]) {
+    rerank::model::Scratch one;
+    const auto alone = run16({all[i]}, at, one);
+    ASSERT_TRUE(std::equal(alone.begin(), alone.end(), batch.begin() + static_cast<long>(at * H))) << "sequence " << i;
+  }
+  // the first tokens' rows: bf16
+  std::vector<uint16_t> q16(lens.size() * H);
+  for (size_t i = 0; i < lens.size(); ++i) std::copy_n(&qkv16[s.offsets[i] * ld], H, &q16[i * H]);
+  rerank::model::attention_first_token(all, a, true, nullptr, q16.data(), H, s, pool);
+  for (size_t i = 0; i < lens.size(); ++i) {
+    for (size_t j = 0; j < H; ++j) {
+      const float want = bf16_to_f32(batch[s.offsets[i] * H + j]), got = bf16_to_f32(s.ctx16[i * H + j]);
+      ASSERT_LE(std::fabs(got - want), std::fabs(want) / 128.0f + 2e-3f) << "sequence " << i << " column " << j;
+    }
+  }
+  // fp32 on the same (bf16-valued) inputs: the reference for the bf16 path, and for the fp32 first-token rows
+  a.bf16_io = false;
+  s.qkv.resize(T * ld);
+  for (size_t i = 0; i < T * ld; ++i) s.qkv[i] = bf16_to_f32(qkv16[i]);
+  s.ctx.assign(T * H, 0.0f);
+  rerank::model::attention(all, a, false, s, pool);
+  const std::vector<float> ref = s.ctx;
+  for (size_t i = 0; i < T * H; ++i) ASSERT_NEAR(bf16_to_f32(batch[i]), ref[i], 0.03) << "element " << i;
+  std::vector<float> q(lens.size() * H);
+  for (size_t i = 0; i < lens.size(); ++i) std::copy_n(&s.qkv[s.offsets[i] * ld], H, &q[i * H]);
+  rerank::model::attention_first_token(all, a, false, q.data(), nullptr, H, s, pool);
+  for (size_t i = 0; i < lens.size(); ++i) {
+    for (size_t j = 0; j < H; ++j) ASSERT_NEAR(s.ctx[i * H + j], ref[s.offsets[i] * H + j], 1e-5) << "sequence " << i;
+  }
+  // a sliding window (ModernBERT's local layers): the first token sees keys 0..window; f32 in, fp32 and bf16 paths
+  a.window = 8;
+  for (bool bf16 : {false, true}) {
+    s.ctx.assign(T * H, 0.0f);
+    rerank::model::attention(all, a, bf16, s, pool);
+    const std::vector<float> full = s.ctx;
+    rerank::model::attention_first_token(all, a, bf16, q.data(), nullptr, H, s, pool);
+    for (size_t i = 0; i < lens.size(); ++i) {
+      for (size_t j = 0; j < H; ++j) {
+        const float want = full[s.offsets[i] * H + j];
+        ASSERT_NEAR(s.ctx[i * H + j], want, bf16 ? std::fabs(want) / 128.0f + 2e-3 : 1e-5) << "window, bf16 " << bf16;
+      }
+    }
+  }
 }
 
 // The fp32 fast path (oneDNN on prepacked weights) against OpenBLAS's sgemm on the plain weights, the exact

@@ -75,7 +75,7 @@ std::vector<Prediction> CrossEncoder::predict_encoded(std::vector<Encoding> enco
   std::vector<float> logits;
   for (size_t begin = 0; begin < encodings.size(); begin += batch_size_) {
     const size_t end = std::min(encodings.size(), begin + batch_size_);
-    auto seqs = session_->encode(encodings, begin, end, /*share=*/true);
+    auto seqs = session_->encode(encodings, begin, end, /*share=*/true, /*head_only=*/true);
     logits.resize(seqs.size() * nl);
     session_->classify(seqs, logits.data());
     for (size_t i = begin; i < end; ++i) {

@@ -89,7 +89,9 @@ std::vector<Encoding> Session::tokenize(const std::vector<std::string_view>& a, 
   return out;
 }
 
-std::vector<model::Sequence> Session::encode(const std::vector<Encoding>& encodings, size_t begin, size_t end, bool share) {
+std::vector<model::Sequence> Session::encode(const std::vector<Encoding>& encodings, size_t begin, size_t end, bool share,
+                                             bool head_only) {
+  scratch_.first_token_only = head_only;
   std::vector<model::Sequence> seqs;
   seqs.reserve(end - begin);
   for (size_t i = begin; i < end; ++i) {
@@ -104,6 +106,7 @@ std::vector<model::Sequence> Session::encode(const std::vector<const Encoding*>&
   std::vector<model::Sequence> seqs;
   seqs.reserve(encodings.size());
   for (const Encoding* e : encodings) seqs.push_back({e->ids.data(), e->type_ids.data(), e->ids.size()});
+  scratch_.first_token_only = false;
   model_->impl().arch->encode(seqs, precision_, scratch_, *pool_);
   return seqs;
 }

@@ -31,8 +31,10 @@ class Session {
                                  size_t max_length, const std::string* prompt = nullptr);
   /// Runs the encoder on encodings[begin, end); hidden states are left in scratch().
   /// `share`: let a decoder run the leading tokens consecutive inputs share once (the returned sequences are then
-  /// the remaining parts, which classify() takes).
-  std::vector<model::Sequence> encode(const std::vector<Encoding>& encodings, size_t begin, size_t end, bool share = false);
+  /// the remaining parts, which classify() takes). `head_only`: only classify() reads the result (an encoder may then
+  /// skip the last layer's work on tokens its head does not read; see Scratch::first_token_only).
+  std::vector<model::Sequence> encode(const std::vector<Encoding>& encodings, size_t begin, size_t end, bool share = false,
+                                      bool head_only = false);
   /// Runs the encoder on the given encodings (in that order); hidden states are left in scratch().
   std::vector<model::Sequence> encode(const std::vector<const Encoding*>& encodings);
   /// The model's classification head over the last encode(): logits [n, num_labels].

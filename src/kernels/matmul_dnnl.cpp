@@ -111,14 +111,48 @@ void PackedLinear::add_outliers(const float* x, float* y) const {
   }
 }
 
+namespace {
+struct AttnEntry {  // a batched matmul and its memory objects (no buffers: pointed at each call's)
+  AttnEntry(dnnl::matmul p, const memory::desc& ad, const memory::desc& bd, const memory::desc& cd)
+      : prim(std::move(p)),
+        a(ad, cpu_engine(), DNNL_MEMORY_NONE),
+        b(bd, cpu_engine(), DNNL_MEMORY_NONE),
+        c(cd, cpu_engine(), DNNL_MEMORY_NONE),
+        args{{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}} {}
+  dnnl::matmul prim;
+  memory a, b, c;
+  std::unordered_map<int, memory> args;
+};
+}  // namespace
+
 struct MatmulCache::Impl {
   struct Entry {
     dnnl::matmul prim;
     memory::desc src, dst;
+    // made on first use, then pointed at each call's buffers and weights (no per-call memory objects or argument maps)
+    memory src_m, dst_m, bias_m;
+    std::unordered_map<int, memory> args;
+    const std::unordered_map<int, memory>& bind(const void* x, void* y, const memory& weights, int64_t bias_n = 0,
+                                                const float* bias = nullptr) {
+      if (!src_m) {
+        src_m = memory(src, cpu_engine(), DNNL_MEMORY_NONE);
+        dst_m = memory(dst, cpu_engine(), DNNL_MEMORY_NONE);
+        args = {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_DST, dst_m}};
+        if (bias) {
+          bias_m = memory(memory::desc({1, bias_n}, dt::f32, tag::ab), cpu_engine(), DNNL_MEMORY_NONE);
+          args.emplace(DNNL_ARG_BIAS, bias_m);
+        }
+      }
+      src_m.set_data_handle(const_cast<void*>(x));
+      dst_m.set_data_handle(y);
+      if (bias) bias_m.set_data_handle(const_cast<float*>(bias));
+      args[DNNL_ARG_WEIGHTS] = weights;
+      return args;
+    }
   };
   std::map<std::tuple<int, int, int, size_t>, Entry> prims;  // (n, k, precision, m): layers of one shape share
   std::map<std::tuple<int, int, size_t, int, int, int>, Entry> fused;  // (n, k, m, bias, act, bf16 out)
-  std::map<std::tuple<int, size_t, size_t, size_t>, dnnl::matmul> attn;  // (kind, heads, len, d)
+  std::map<std::tuple<int, size_t, size_t, size_t>, AttnEntry> attn;  // (kind, heads, len, d)
   dnnl::stream stream{cpu_engine()};
 };
 
@@ -178,9 +212,7 @@ void MatmulCache::run(const PackedLinear& w, const void* x, size_t m, float* y, 
     auto pd = make_pd(static_cast<int64_t>(m), w.n(), w.k(), w.precision(), wd);
     it = impl_->prims.emplace(key, Impl::Entry{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc()}).first;
   }
-  memory src(it->second.src, cpu_engine(), const_cast<void*>(x));
-  memory dst(it->second.dst, cpu_engine(), y);
-  it->second.prim.execute(impl_->stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w.impl().weights}, {DNNL_ARG_DST, dst}});
+  it->second.prim.execute(impl_->stream, it->second.bind(x, y, w.impl().weights));
   impl_->stream.wait();
 }
 
@@ -224,11 +256,7 @@ void MatmulCache::run_fused(const PackedLinear& w, const uint16_t* x, size_t m, 
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, w.impl().weights.get_desc(), b, c), attr, cpu_engine());
     it = impl_->fused.emplace(key, Impl::Entry{dnnl::matmul(pd), pd.src_desc(), pd.dst_desc()}).first;
   }
-  memory src(it->second.src, cpu_engine(), const_cast<uint16_t*>(x));
-  memory dst(it->second.dst, cpu_engine(), y);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w.impl().weights}, {DNNL_ARG_DST, dst}};
-  if (bias) args.emplace(DNNL_ARG_BIAS, memory(memory::desc({1, w.n()}, dt::f32, tag::ab), cpu_engine(), const_cast<float*>(bias)));
-  it->second.prim.execute(impl_->stream, args);
+  it->second.prim.execute(impl_->stream, it->second.bind(x, y, w.impl().weights, w.n(), bias));
   impl_->stream.wait();
 }
 
@@ -243,10 +271,14 @@ void batched_matmul(Cache& cache, dnnl::stream& stream, int kind, size_t heads, 
   auto it = cache.find(key);
   if (it == cache.end()) {
     if (cache.size() > 256) cache.clear();
-    it = cache.emplace(key, dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(ad, bd, cd), cpu_engine()))).first;
+    dnnl::matmul prim(dnnl::matmul::primitive_desc(dnnl::matmul::desc(ad, bd, cd), cpu_engine()));
+    it = cache.emplace(std::piecewise_construct, std::forward_as_tuple(key), std::forward_as_tuple(prim, ad, bd, cd)).first;
   }
-  memory A(ad, cpu_engine(), const_cast<void*>(a)), B(bd, cpu_engine(), const_cast<void*>(b)), C(cd, cpu_engine(), c);
-  it->second.execute(stream, {{DNNL_ARG_SRC, A}, {DNNL_ARG_WEIGHTS, B}, {DNNL_ARG_DST, C}});
+  AttnEntry& e = it->second;  // memory objects made once per primitive, pointed at this call's buffers
+  e.a.set_data_handle(const_cast<void*>(a));
+  e.b.set_data_handle(const_cast<void*>(b));
+  e.c.set_data_handle(c);
+  e.prim.execute(stream, e.args);
   stream.wait();
 }
 
@@ -254,7 +286,8 @@ void batched_matmul(Cache& cache, dnnl::stream& stream, int kind, size_t heads, 
 
 void MatmulCache::attention_scores(size_t heads, size_t len, size_t d, const uint16_t* q, const uint16_t* k, float* scores) {
   const auto h = static_cast<int64_t>(heads), l = static_cast<int64_t>(len), dd = static_cast<int64_t>(d);
-  // k is stored [heads, len, d]; read as the [heads, d, len] right operand through the acb layout
+  // k is stored [heads, len, d]; read as the [heads, d, len] right operand through the acb layout (strided reads of
+  // Q, K, V in place from the [Q K V] rows ran the scores ~1.5-3x slower in oneDNN 2.6 on AMX, more than the copy costs)
   batched_matmul(impl_->attn, impl_->stream, 0, heads, len, d, memory::desc({h, l, dd}, dt::bf16, tag::abc),
                  memory::desc({h, dd, l}, dt::bf16, tag::acb), memory::desc({h, l, l}, dt::f32, tag::abc), q, k, scores);
 }

@@ -47,6 +47,12 @@ struct Scratch {
   std::vector<uint16_t> qkv16, ctx16;         // bf16 attention input / output (AttentionShape::bf16_io)
   /// Calibration (fp32 runs only): per registered linear (slot), the max |input| per input channel seen so far.
   std::vector<std::vector<float>>* calib = nullptr;
+  /// In: the caller reads only what classify() reads. An encoder whose head takes the first token of each sequence
+  /// may then run its last layer's queries, attention and FFN for those tokens alone (K and V for all): s.x's other
+  /// rows then hold the layer before's states. Off for pooling / token states; Session sets it on every encode.
+  bool first_token_only = false;
+  std::vector<float> first;        // the first tokens' rows of the last layer [n, H] (first_token_only)
+  std::vector<uint16_t> first16;   // their bf16 queries
 };
 
 class Architecture {

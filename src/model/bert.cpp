@@ -1,5 +1,6 @@
 #include "model/bert.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/convert.hpp"
@@ -57,6 +58,19 @@ void BertEncoder::load_body(const TensorStore& store) {
       l->max_outliers = 8;
     }
     for (Linear* l : {&L.qkv, &L.attn_out, &L.inter, &L.out}) register_linear(*l);
+  }
+  // the last layer's Q and [K V] rows as two products of their own, with the fused matrix's int8 choice and
+  // SmoothQuant factors (whose per-output-channel quantisation makes them exactly its rows)
+  const Linear& qkv = layers_.back().qkv;
+  last_q_ = qkv;
+  last_q_.out = h;
+  last_kv_ = qkv;
+  last_kv_.w = qkv.w + static_cast<size_t>(h) * h;
+  last_kv_.b = qkv.b + h;
+  last_kv_.out = 2 * h;
+  for (Linear* l : {&last_q_, &last_kv_}) {
+    l->smooth_slot = qkv.slot;
+    register_linear(*l);
   }
   calibration_vocab_ = info_.vocab_size;
   ld.check_no_layer("encoder.layer." + std::to_string(info_.num_layers) + ".attention.self.query.weight", info_.num_layers);
@@ -119,7 +133,13 @@ void BertEncoder::encode(const std::vector<Sequence>& seqs, Precision p, Scratch
     s.ctx16.resize(T * H);
   }
   auto is_int8 = [](const kernels::PackedLinear* k) { return k && k->precision() == Precision::INT8; };
+  // a head on the first token that alone is read: the last layer for those tokens only (never while calibrating)
+  const bool first_only = s.first_token_only && info_.has_classifier && head_.input == ClassificationHead::Input::First && !s.calib;
   for (const Layer& L : layers_) {
+    if (first_only && &L == &layers_.back()) {
+      last_layer_first_tokens(seqs, p, shape, act, s, pool);
+      break;
+    }
     const kernels::PackedLinear *qkv = packed(L.qkv, p), *ao = packed(L.attn_out, p);
     if (is_int8(qkv)) {
       linear_rows_int8(s.x.data(), nullptr, T, L.qkv, *qkv, nullptr, s.qkv16.data(), s, pool, {});
@@ -147,6 +167,62 @@ void BertEncoder::encode(const std::vector<Sequence>& seqs, Precision p, Scratch
       kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.out.b, L.ln2.gamma, L.ln2.beta, H, eps);
     });
   }
+}
+
+namespace {
+
+// y = x W^T + b over `rows` f32 rows in the precision of `pk` (null: OpenBLAS fp32), into f32 `y` for fp32, else into
+// bf16 `y16` (as encode()'s Q K V product).
+void product(const float* x, size_t rows, const Linear& l, const kernels::PackedLinear* pk, Precision p, float* y,
+             uint16_t* y16, Scratch& s, ThreadPool& pool) {
+  const size_t n = static_cast<size_t>(l.out);
+  if (pk && pk->precision() == Precision::INT8) {
+    linear_rows_int8(x, nullptr, rows, l, *pk, nullptr, y16, s, pool, {});
+  } else if (p != Precision::FP32) {
+    linear_rows_bf16(x, nullptr, rows, l, *pk, kernels::Act::None, nullptr, y16, s, pool, {});
+  } else {
+    linear_rows(x, rows, l, pk, y, s, pool, [&](size_t r) { kernels::simd::bias_act_row(&y[r * n], l.b, n, kernels::Act::None); });
+  }
+}
+
+}  // namespace
+
+// The last layer for the first token of each sequence: K and V of all tokens, then Q, attention, attention output,
+// LayerNorms and FFN on the n first-token rows gathered into s.first, written back to their rows of s.x. Each row's
+// products are the full layer's for that row (int8's per-row scales included), so the head's input is the same up to
+// the order of sums.
+void BertEncoder::last_layer_first_tokens(const std::vector<Sequence>& seqs, Precision p, AttentionShape shape,
+                                          kernels::Act act, Scratch& s, ThreadPool& pool) const {
+  const Layer& L = layers_.back();
+  const size_t H = static_cast<size_t>(info_.hidden_size), n = seqs.size(), T = s.offsets.back();
+  const float eps = info_.layer_norm_eps;
+  s.first.resize(n * H);
+  s.first16.resize(n * H);
+  float* xc = s.first.data();
+  for (size_t i = 0; i < n; ++i) std::copy_n(&s.x[s.offsets[i] * H], H, xc + i * H);
+  const bool low = p != Precision::FP32;
+  // K V of every token into [T, 2H] rows; Q of the first tokens ([n, H], f32 in s.tmp or bf16 in s.first16)
+  product(s.x.data(), T, last_kv_, packed(last_kv_, p), p, s.qkv.data(), s.qkv16.data(), s, pool);
+  product(xc, n, last_q_, packed(last_q_, p), p, s.tmp.data(), s.first16.data(), s, pool);
+  shape.qkv_stride = 2 * H;
+  attention_first_token(seqs, shape, low, low ? nullptr : s.tmp.data(), low ? s.first16.data() : nullptr, 0, s, pool);
+  const kernels::PackedLinear* ao = packed(L.attn_out, p);
+  auto ln1 = [&](size_t r) {
+    kernels::simd::residual_layernorm_row(&xc[r * H], &s.tmp[r * H], nullptr, L.ln1.gamma, L.ln1.beta, H, eps);
+  };
+  if (ao && ao->precision() == Precision::INT8) {
+    linear_rows_int8(nullptr, s.ctx16.data(), n, L.attn_out, *ao, s.tmp.data(), nullptr, s, pool, ln1);
+  } else if (low) {
+    linear_rows_bf16(nullptr, s.ctx16.data(), n, L.attn_out, *ao, kernels::Act::None, s.tmp.data(), nullptr, s, pool, ln1);
+  } else {
+    linear_rows(s.ctx.data(), n, L.attn_out, ao, s.tmp.data(), s, pool, [&](size_t r) {
+      kernels::simd::residual_layernorm_row(&xc[r * H], &s.tmp[r * H], L.attn_out.b, L.ln1.gamma, L.ln1.beta, H, eps);
+    });
+  }
+  ffn_rows(xc, n, L.inter, packed(L.inter, p), act, L.out, packed(L.out, p), s.tmp.data(), s, pool, [&](size_t r) {
+    kernels::simd::residual_layernorm_row(&xc[r * H], &s.tmp[r * H], L.out.b, L.ln2.gamma, L.ln2.beta, H, eps);
+  });
+  for (size_t i = 0; i < n; ++i) std::copy_n(xc + i * H, H, &s.x[s.offsets[i] * H]);
 }
 
 void BertEncoder::classify(const std::vector<Sequence>& seqs, const Scratch& s, float* logits) const {

@@ -44,7 +44,15 @@ class BertEncoder : public Architecture {
   Norm emb_ln_;
   Linear project_;  // ELECTRA's embeddings_project (when embedding_size != hidden_size)
   std::vector<Layer> layers_;
+  // The last layer's query and [key value] rows of its fused matrix (views, packed on their own): with
+  // Scratch::first_token_only, K and V are computed for all tokens and Q for the first tokens only.
+  Linear last_q_, last_kv_;
   ClassificationHead head_;
+
+ private:
+  /// The last layer when only the first tokens' states are read (s.first_token_only and a head on the first token).
+  void last_layer_first_tokens(const std::vector<Sequence>& seqs, Precision p, AttentionShape shape, kernels::Act act,
+                               Scratch& s, ThreadPool& pool) const;
 };
 
 }  // namespace rerank::model

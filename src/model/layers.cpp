@@ -447,23 +447,102 @@ void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a
   }
 }
 
+// Whether attention() takes its bf16 path for the batch: every sequence has a batch of heads within the budget and
+// none is too long for a masked window. A sliding window computes all scores and masks the invisible ones: cheaper
+// than the banded fp32 path while the band is a good part of the row (on longer sequences only the band is computed,
+// in fp32). Windows, the exact mode and sequences too long for even one head's bf16 buffers take the fp32 path.
+bool bf16_attention_fits(const std::vector<Sequence>& seqs, const AttentionShape& a) {
+  for (const Sequence& q : seqs) {
+    if (bf16_heads_per_batch(q.len, a.heads, a.hidden / a.heads) == 0) return false;
+    if (a.window && q.len > bf16_max_masked_length(a.window)) return false;
+  }
+  return true;
+}
+
+// The first token's attention for one (sequence, head): the scores of its query against the visible keys, their
+// softmax, and the weighted sum of the values, into o[dh]. `bf16`: attention() takes its bf16 path for the batch.
+void first_token_head(const Sequence& seq, size_t off, size_t head, const AttentionShape& a, bool bf16, const float* q,
+                      const uint16_t* q16, size_t k_col, Scratch& s, size_t worker, float* o) {
+  const size_t dh = a.hidden / a.heads, ld = a.qkv_stride, H = a.hidden;
+  const size_t nk = a.window ? std::min(seq.len, a.window + 1) : seq.len;  // keys visible from position 0
+  auto& b32 = s.attn32[worker];
+  b32.resize(nk + dh);
+  float *S = b32.data(), *qf = S + nk;
+  const size_t k_at = off * ld + k_col + head * dh;
+  if (!a.bf16_io && !bf16) {  // f32 Q, K, V: OpenBLAS products as attention_fp32 (one query row)
+    const float* k = &s.qkv[k_at];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 1, static_cast<int>(nk), static_cast<int>(dh), 1.0f, q + head * dh,
+                static_cast<int>(dh), k, static_cast<int>(ld), 0.0f, S, static_cast<int>(nk));
+    kernels::simd::softmax_row(S, nk, a.scale);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, static_cast<int>(dh), static_cast<int>(nk), 1.0f, S,
+                static_cast<int>(nk), k + H, static_cast<int>(ld), 0.0f, o, static_cast<int>(dh));
+    return;
+  }
+  // bf16 values (bf16 in, or f32 rounded to bf16 as attention_bf16_heads does; f32 as they are when the batch takes
+  // the fp32 path): products of bf16 values are exact in f32, summed in f32 (as oneDNN's bf16 matmuls)
+  auto value = [&](size_t at) {
+    if (a.bf16_io) return kernels::bf16_to_f32(s.qkv16[at]);
+    uint16_t h;
+    kernels::f32_to_bf16_scalar(&s.qkv[at], &h, 1);
+    return kernels::bf16_to_f32(h);
+  };
+  for (size_t d = 0; d < dh; ++d) {
+    uint16_t h;
+    if (!a.bf16_io) kernels::f32_to_bf16_scalar(q + head * dh + d, &h, 1);
+    qf[d] = kernels::bf16_to_f32(a.bf16_io ? q16[head * dh + d] : h);
+  }
+  for (size_t t = 0; t < nk; ++t) {
+    float acc = 0.0f;
+    for (size_t d = 0; d < dh; ++d) acc += qf[d] * value(k_at + t * ld + d);
+    S[t] = acc;
+  }
+  std::fill(o, o + dh, 0.0f);
+  if (bf16) {  // as attention_bf16_heads: probabilities rounded to bf16
+    auto& p16 = s.attn16[worker];
+    p16.resize(nk);
+    kernels::simd::softmax_bf16_row(S, nk, a.scale, p16.data());
+    for (size_t t = 0; t < nk; ++t) S[t] = kernels::bf16_to_f32(p16[t]);
+  } else {  // as attention() on bf16 values in a batch too long for the bf16 buffers: fp32 softmax
+    kernels::simd::softmax_row(S, nk, a.scale);
+  }
+  for (size_t t = 0; t < nk; ++t) {
+    const float p = S[t];
+    for (size_t d = 0; d < dh; ++d) o[d] += p * value(k_at + H + t * ld + d);
+  }
+}
+
 }  // namespace
+
+void attention_first_token(const std::vector<Sequence>& seqs, const AttentionShape& a, bool bf16, const float* q,
+                           const uint16_t* q16, size_t k_col, Scratch& s, ThreadPool& pool) {
+  const size_t H = a.hidden, nh = a.heads, dh = H / nh;
+  const bool bf16_path = bf16 && bf16_attention_fits(seqs, a);
+  pool.parallel_for(seqs.size() * nh, [&](size_t b, size_t e, size_t worker) {
+    std::vector<float> o(dh);
+    for (size_t job = b; job < e; ++job) {
+      const size_t i = job / nh, head = job % nh;
+      first_token_head(seqs[i], s.offsets[i], head, a, bf16_path, q ? q + i * H : nullptr, q16 ? q16 + i * H : nullptr, k_col,
+                       s, worker, o.data());
+      if (a.bf16_io) {
+        kernels::f32_to_bf16(o.data(), &s.ctx16[i * H + head * dh], dh);
+      } else {
+        std::copy(o.begin(), o.end(), &s.ctx[i * H + head * dh]);
+      }
+    }
+  });
+}
 
 void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool bf16, Scratch& s, ThreadPool& pool) {
   const size_t dh = a.hidden / a.heads;
-  // bf16 jobs: (sequence, batch of heads that fits the budget); windows, the exact mode and sequences too long for
-  // even one head's bf16 buffers take the blocked fp32 path
+  // bf16 jobs: (sequence, batch of heads that fits the budget)
   struct Job {
     size_t seq, h0, g;
   };
   std::vector<Job> jobs;
-  bool all_bf16 = bf16;
+  const bool all_bf16 = bf16 && bf16_attention_fits(seqs, a);
   for (size_t i = 0; all_bf16 && i < seqs.size(); ++i) {
     const size_t g = bf16_heads_per_batch(seqs[i].len, a.heads, dh);
-    // a sliding window computes all scores and masks the invisible ones: cheaper than the banded fp32 path while
-    // the band is a good part of the row (on longer sequences only the band is computed, in fp32)
-    if (g == 0 || (a.window && seqs[i].len > bf16_max_masked_length(a.window))) all_bf16 = false;
-    for (size_t h0 = 0; g && h0 < a.heads; h0 += g) jobs.push_back({i, h0, std::min(g, a.heads - h0)});
+    for (size_t h0 = 0; h0 < a.heads; h0 += g) jobs.push_back({i, h0, std::min(g, a.heads - h0)});
   }
   if (!all_bf16) {
     if (!a.bf16_io) {

@@ -26,6 +26,9 @@ struct Linear {  // y = x W^T + b, W is [out, in] row-major (PyTorch's nn.Linear
   /// max_outliers of them, largest first) stay out of the int8 product, exact in f32 (LLM.int8()-style); 0 = none.
   float outlier_ratio = 0.0f;
   int max_outliers = 0;
+  // INT8: take the SmoothQuant factors of this slot instead of its own (rows of another linear: the same factors keep
+  // the product exactly equal to those rows of the other's)
+  int smooth_slot = -1;
 };
 struct Norm {  // LayerNorm; beta is a zero vector when the checkpoint has no bias
   const float* gamma = nullptr;
@@ -105,6 +108,15 @@ struct AttentionShape {
 /// ([T, H]). `bf16`: batched bf16 matmuls over as many heads of a sequence as fit a 96 MB budget (a window is masked; only up to 8 windows long);
 /// otherwise fp32 with query rows in blocks of 256, so no more than one block of scores per worker exists.
 void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool bf16, Scratch& s, ThreadPool& pool);
+
+/// The attention of the first token of each sequence alone (the last layer of an encoder whose head reads only that
+/// token): per sequence i and head, ctx row i = softmax(q_i K_i^T * scale) V_i, q: [n, H] the first tokens' queries
+/// (bf16 `q16` when a.bf16_io, else f32 `q`), K and V of all of sequence i's tokens from s.qkv / s.qkv16 rows of
+/// a.qkv_stride at columns [k_col, k_col + H) and [k_col + H, k_col + 2H). Into rows 0..n-1 of s.ctx / s.ctx16.
+/// Computes what attention() computes for those rows (`bf16`: bf16 probabilities and products with f32 sums where
+/// attention() takes its bf16 path; fp32 otherwise), up to the order of the sums.
+void attention_first_token(const std::vector<Sequence>& seqs, const AttentionShape& a, bool bf16, const float* q,
+                           const uint16_t* q16, size_t k_col, Scratch& s, ThreadPool& pool);
 
 /// The packed ids/type ids/lengths checked against the model (InputError naming the bad id); fills s.offsets and
 /// sizes the per-worker scratch. `type_vocab` 0 = type ids ignored. Returns the total token count.

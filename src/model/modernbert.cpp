@@ -109,6 +109,18 @@ class ModernBert final : public Architecture {
     Linear wqkv, wo, wi, mlp_wo;
   };
   void rotate_row(float* row, size_t t, bool local) const;
+  // GeGLU of one row of Wi's output [input, gate] (biased in place): g = act(input + b) * (gate + b)
+  void glu_row(const Layer& L, float* in, float* g) const {
+    const size_t I = static_cast<size_t>(info_.intermediate_size);
+    float* gate = in + I;
+    if (L.wi.b) {
+      for (size_t k = 0; k < I; ++k) gate[k] += L.wi.b[I + k];
+    }
+    kernels::simd::bias_act_row(in, L.wi.b, I, cfg_.act);
+    for (size_t k = 0; k < I; ++k) g[k] = in[k] * gate[k];
+  }
+  void layer_first_tokens(const Layer& L, bool local, const std::vector<Sequence>& seqs, const std::vector<uint32_t>& pos,
+                          Precision p, AttentionShape shape, Scratch& s, ThreadPool& pool) const;
   // cos / sin of position t and frequency j: table[(t * dh/2 + j)], per theta (0 global, 1 local)
   std::vector<float> cos_[2], sin_[2];
   ModelInfo info_;
@@ -210,9 +222,15 @@ void ModernBert::encode(const std::vector<Sequence>& seqs, Precision p, Scratch&
   shape.heads = static_cast<size_t>(info_.num_heads);
   shape.qkv_stride = 3 * H;
   shape.scale = 1.0f / std::sqrt(static_cast<float>(H / shape.heads));
+  // a head on the first token that alone is read (classifier_pooling cls): the last layer for those tokens only
+  const bool first_only = s.first_token_only && info_.has_classifier && !cfg_.mean_pooling && !s.calib;
   for (size_t li = 0; li < layers_.size(); ++li) {
     const Layer& L = layers_[li];
     const bool local = cfg_.local[li];
+    if (first_only && li + 1 == layers_.size()) {
+      layer_first_tokens(L, local, seqs, pos, p, shape, s, pool);
+      return;
+    }
     const float* a = s.x.data();
     if (L.has_attn_norm) {
       pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
@@ -230,21 +248,50 @@ void ModernBert::encode(const std::vector<Sequence>& seqs, Precision p, Scratch&
     pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
       for (size_t r = b; r < e; ++r) layernorm_row(&s.x[r * H], &s.norm[r * H], L.mlp_norm, H, eps);
     });
-    linear_rows(s.norm.data(), T, L.wi, packed(L.wi, p), s.inter.data(), s, pool, [&](size_t r) {
-      float* in = &s.inter[r * 2 * I];
-      float* gate = in + I;
-      if (L.wi.b) {
-        for (size_t k = 0; k < I; ++k) gate[k] += L.wi.b[I + k];
-      }
-      kernels::simd::bias_act_row(in, L.wi.b, I, cfg_.act);
-      float* g = &s.tmp[r * I];
-      for (size_t k = 0; k < I; ++k) g[k] = in[k] * gate[k];
-    });
+    linear_rows(s.norm.data(), T, L.wi, packed(L.wi, p), s.inter.data(), s, pool,
+                [&](size_t r) { glu_row(L, &s.inter[r * 2 * I], &s.tmp[r * I]); });
     linear_rows(s.tmp.data(), T, L.mlp_wo, packed(L.mlp_wo, p), s.ctx.data(), s, pool, residual_add_rows(s.x.data(), s.ctx.data(), L.mlp_wo.b, H));
   }
   pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
     for (size_t r = b; r < e; ++r) layernorm_row(&s.x[r * H], &s.x[r * H], final_norm_, H, eps);
   });
+}
+
+// The last layer and the final norm for the first token of each sequence (classifier_pooling cls): norm, Q K V and
+// rotary for all tokens (K and V are read), then attention, Wo, the MLP and the final norm on the n first-token rows
+// gathered into s.first, written back to their rows of s.x (the others keep the layer before's states).
+void ModernBert::layer_first_tokens(const Layer& L, bool local, const std::vector<Sequence>& seqs,
+                                    const std::vector<uint32_t>& pos, Precision p, AttentionShape shape, Scratch& s,
+                                    ThreadPool& pool) const {
+  const size_t H = static_cast<size_t>(info_.hidden_size), I = static_cast<size_t>(info_.intermediate_size);
+  const size_t T = s.offsets.back(), n = seqs.size();
+  const float eps = info_.layer_norm_eps;
+  const float* a = s.x.data();
+  if (L.has_attn_norm) {
+    pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
+      for (size_t r = b; r < e; ++r) layernorm_row(&s.x[r * H], &s.norm[r * H], L.attn_norm, H, eps);
+    });
+    a = s.norm.data();
+  }
+  linear_rows(a, T, L.wqkv, packed(L.wqkv, p), s.qkv.data(), s, pool, [&](size_t r) {
+    if (L.wqkv.b) kernels::simd::bias_act_row(&s.qkv[r * 3 * H], L.wqkv.b, 3 * H, kernels::Act::None);
+    rotate_row(&s.qkv[r * 3 * H], pos[r], local);
+  });
+  s.first.resize(2 * n * H);
+  float *xc = s.first.data(), *q = xc + n * H;
+  for (size_t i = 0; i < n; ++i) {
+    std::copy_n(&s.x[s.offsets[i] * H], H, xc + i * H);
+    std::copy_n(&s.qkv[s.offsets[i] * 3 * H], H, q + i * H);
+  }
+  shape.window = local ? cfg_.window : 0;
+  attention_first_token(seqs, shape, p != Precision::FP32, q, nullptr, H, s, pool);
+  linear_rows(s.ctx.data(), n, L.wo, packed(L.wo, p), s.tmp.data(), s, pool, residual_add_rows(xc, s.tmp.data(), L.wo.b, H));
+  for (size_t r = 0; r < n; ++r) layernorm_row(&xc[r * H], &s.norm[r * H], L.mlp_norm, H, eps);
+  linear_rows(s.norm.data(), n, L.wi, packed(L.wi, p), s.inter.data(), s, pool,
+              [&](size_t r) { glu_row(L, &s.inter[r * 2 * I], &s.tmp[r * I]); });
+  linear_rows(s.tmp.data(), n, L.mlp_wo, packed(L.mlp_wo, p), s.ctx.data(), s, pool,
+              residual_add_rows(xc, s.ctx.data(), L.mlp_wo.b, H));
+  for (size_t i = 0; i < n; ++i) layernorm_row(xc + i * H, &s.x[s.offsets[i] * H], final_norm_, H, eps);
 }
 
 std::unique_ptr<Architecture> load_modernbert(const nlohmann::json& c, const std::filesystem::path& file,

@@ -52,8 +52,10 @@ const std::vector<std::unique_ptr<kernels::PackedLinear>>* Architecture::packs(P
       const Linear* l = linears_[i];
       // INT8 keeps the products the architecture marked as ranking-sensitive in bf16
       const Precision lp = p == Precision::INT8 && !l->int8 ? Precision::BF16 : p;
-      const float* sm = lp == Precision::INT8 && l->smooth && i < smooth.size() && !smooth[i].empty() ? smooth[i].data() : nullptr;
-      const std::vector<int>* out = lp == Precision::INT8 && i < outliers.size() && !outliers[i].empty() ? &outliers[i] : nullptr;
+      // a slot that is rows of another linear takes that one's calibration (smoothing factors and outlier channels)
+      const size_t si = l->smooth_slot >= 0 ? static_cast<size_t>(l->smooth_slot) : i;
+      const float* sm = lp == Precision::INT8 && l->smooth && si < smooth.size() && !smooth[si].empty() ? smooth[si].data() : nullptr;
+      const std::vector<int>* out = lp == Precision::INT8 && si < outliers.size() && !outliers[si].empty() ? &outliers[si] : nullptr;
       v->push_back(std::make_unique<kernels::PackedLinear>(l->w, l->out, l->in, lp, sm, out));
     }
     slot = std::move(v);
