@@ -3,7 +3,7 @@
 # N documents of a BEIR corpus in each precision, printing passages/s (wall) and passages per CPU-second, then the
 # min/mean cosine of each precision's stored vectors to fp32's; with FIDELITY=1 (use N=all) also the dense nDCG@10
 # of each (fp32 queries; needs queries.jsonl and qrels/test.tsv beside the corpus). WORK=DIR KEEP=1 resumes the
-# collections already in DIR (an interrupted run).
+# collections already in DIR (an interrupted run; its speed is then that of the passages this run added).
 #   bench/index_speed.sh CLI MODEL_DIR CORPUS.jsonl[.gz] [N=1000] [PRECISIONS="fp32 bf16"] [THREADS=2]
 #   e.g. nice -n 10 bench/index_speed.sh build/rerank "$MINILM" ../shared/data/scifact/corpus.jsonl.gz 1000
 #        FIDELITY=1 bench/index_speed.sh build/rerank "$MINILM" ../shared/data/scifact/corpus.jsonl.gz all "fp32 bf16"
@@ -17,9 +17,8 @@ if [ "$n" = all ]; then input=$corpus; else
   input="$work/first-$n.jsonl"
   (case $corpus in *.gz) zcat "$corpus" ;; *) cat "$corpus" ;; esac || true) | head -n "$n" > "$input"  # SIGPIPE
 fi
-passages() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from passages").fetchone()[0])' "$1/collection.sqlite"; }
 echo "cli $cli ($(cd "$(dirname "$cli")" && git rev-parse --short HEAD 2>/dev/null || echo '?')), model $model"
-echo "input $input ($(wc -l < "$input") documents), threads $threads, $(nproc) cores"
+echo "input $input ($(case $input in *.gz) zcat "$input" ;; *) cat "$input" ;; esac | wc -l) documents), threads $threads, $(nproc) cores"
 printf '%-6s %9s %8s %8s %11s %15s %s\n' precision passages wall_s cpu_s passages/s passages/cpu_s load_avg_1m
 for p in $precisions; do
   dir="$work/c-$p"; [ "${KEEP:-0}" = 1 ] || rm -rf "$dir"  # KEEP=1: resume collections already in $WORK
@@ -28,7 +27,8 @@ for p in $precisions; do
   /usr/bin/time -f '%e %U %S' -o "$work/time-$p" "$cli" index -c "$dir" --bi-encoder "$model" --threads "$threads" "${flag[@]}" "$input" > "$work/out-$p" 2>&1 \
     || { cat "$work/out-$p" >&2; exit 1; }
   read -r wall user sys < "$work/time-$p"
-  np=$(passages "$dir")
+  np=$(sed -n 's/^indexed .*(\([0-9]*\) passages) in .*/\1/p' "$work/out-$p")  # added by this run (KEEP=1 resumes)
+  np=${np:-0}
   python3 -c 'import sys; p,n,w,u,s,l=sys.argv[1:]; n=int(n); w=float(w); c=float(u)+float(s); print(f"{p:<6} {n:9d} {w:8.1f} {c:8.1f} {n/w:11.1f} {n/c:15.2f} {l}")' \
     "$p" "$np" "$wall" "$user" "$sys" "$load"
 done

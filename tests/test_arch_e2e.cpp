@@ -138,12 +138,7 @@ TEST(ArchCli, XlmrPredictEmbedRankAndSearch) {
 class ArchServer : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    rerank::ServerOptions o;
-    o.models = {kXlmrCe, kXlmrBi};
-    o.port = 0;
-    o.threads = 1;
-    o.access_log = false;
-    server_ = new rerank::Server(o);
+    server_ = new rerank::Server(rerank::test::server_options({kXlmrCe, kXlmrBi}));
     port_ = server_->start();
   }
   static void TearDownTestSuite() {

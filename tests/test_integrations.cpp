@@ -153,11 +153,7 @@ class Integrations : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     fs::copy(rerank::test::data("encoders/models/ce-tiny"), dir_ / kModelName, fs::copy_options::recursive);
-    rerank::ServerOptions o;
-    o.models = {(dir_ / kModelName).string()};
-    o.port = 0;
-    o.threads = 1;
-    o.access_log = false;
+    rerank::ServerOptions o = rerank::test::server_options({(dir_ / kModelName).string()});
     o.api_key = kKey;
     server_ = new rerank::Server(o);
     port_ = server_->start();

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <random>
+#include <thread>
 #include <tuple>
 
 #include "kernels/convert.hpp"
@@ -502,6 +503,32 @@ TEST(Precision, Int8KeepsFixtureRanking) {
   EXPECT_GE(f.mean_spearman, 0.95);
   EXPECT_GE(f.mean_top_overlap, 0.9);
   EXPECT_LT(f.max_abs_diff, 0.01);
+}
+
+// One Model shared by threads that start in different precisions at once: each precision's packs are built once
+// under its own lock (INT8's SmoothQuant calibration runs an fp32 encode, which takes FP32's lock meanwhile), with no
+// deadlock, and every thread gets the scores a model used by one thread gives.
+TEST(Precision, PacksBuiltOnceAcrossThreads) {
+  const auto dir = rerank::test::data("encoders/models/ce-tiny");
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (const auto& c : rerank::test::read_jsonl(rerank::test::data("encoders/golden.jsonl"))) {
+    if (c["model"] == "ce-tiny" && c["max_length"] == 512 && pairs.size() < 8) pairs.emplace_back(c["query"], c["document"]);
+  }
+  const rerank::Precision order[] = {rerank::Precision::INT8, rerank::Precision::FP32, rerank::Precision::BF16,
+                                     rerank::Precision::INT8, rerank::Precision::FP32, rerank::Precision::BF16};
+  std::map<rerank::Precision, std::vector<float>> want;
+  for (rerank::Precision p : {rerank::Precision::FP32, rerank::Precision::BF16, rerank::Precision::INT8})
+    want[p] = rerank::CrossEncoder(rerank::Model::load(dir), {.threads = 1, .precision = p}).predict_scores(pairs);
+  auto shared = rerank::Model::load(dir);
+  std::vector<std::vector<float>> got(std::size(order));
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < std::size(order); ++t)
+    threads.emplace_back([&, t] { got[t] = rerank::CrossEncoder(shared, {.threads = 1, .precision = order[t]}).predict_scores(pairs); });
+  for (auto& th : threads) th.join();
+  for (size_t t = 0; t < std::size(order); ++t) {
+    ASSERT_EQ(got[t].size(), pairs.size());
+    for (size_t i = 0; i < pairs.size(); ++i) EXPECT_EQ(got[t][i], want[order[t]][i]) << rerank::precision_name(order[t]) << " pair " << i;
+  }
 }
 
 TEST(Fidelity, SpearmanAndOverlap) {

@@ -131,12 +131,7 @@ TEST(QwenCli, EmbedWithPromptName) {
 }
 
 TEST(QwenServer, RerankRoutesTemplateAndInstruction) {
-  rerank::ServerOptions o;
-  o.models = {dir("qwen3-reranker")};
-  o.port = 0;
-  o.threads = 1;
-  o.access_log = false;
-  rerank::Server server(o);
+  rerank::Server server(rerank::test::server_options({dir("qwen3-reranker")}));
   const int port = server.start();
   auto post = [&](const std::string& path, const json& body) {
     httplib::Client cli("127.0.0.1", port);

@@ -39,12 +39,7 @@ const std::vector<std::string> kDocs = test::kPasswordDocs;
 class Remote : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ServerOptions o;
-    o.models = {kCe, kBi};
-    o.port = 0;
-    o.threads = 1;
-    o.access_log = false;
-    server_ = new Server(o);
+    server_ = new Server(rerank::test::server_options({kCe, kBi}));
     port_ = server_->start();
   }
   static void TearDownTestSuite() {
@@ -110,11 +105,7 @@ TEST_F(Remote, CohereScoresAreSigmoidOfTheCrossEncoderLogits) {
 }
 
 TEST_F(Remote, CohereSendsTheKeyAndReportsA401) {
-  ServerOptions o;
-  o.models = {kCe};
-  o.port = 0;
-  o.threads = 1;
-  o.access_log = false;
+  ServerOptions o = rerank::test::server_options({kCe});
   o.api_key = "s3cret";
   Server keyed(o);
   const std::string url = "http://127.0.0.1:" + std::to_string(keyed.start());

@@ -33,12 +33,8 @@ fs::path make_collection(const std::string& name, bool dense) {
 }
 
 ServerOptions options(std::vector<std::string> models, const fs::path& collection) {
-  ServerOptions o;
-  o.models = std::move(models);
+  ServerOptions o = rerank::test::server_options(std::move(models));
   o.collection = collection.string();
-  o.port = 0;
-  o.threads = 1;
-  o.access_log = false;
   return o;
 }
 

@@ -31,14 +31,7 @@ const std::string kQuery = rerank::test::kPasswordQuery;
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-rerank::ServerOptions base_options() {
-  rerank::ServerOptions o;
-  o.models = {kCe, kBi};
-  o.port = 0;
-  o.threads = 1;
-  o.access_log = false;
-  return o;
-}
+rerank::ServerOptions base_options() { return rerank::test::server_options({kCe, kBi}); }
 
 struct Http {
   explicit Http(int port) : cli("127.0.0.1", port) {

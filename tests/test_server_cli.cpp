@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "test_util.hpp"
 
@@ -32,20 +33,20 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
+// `rerank serve -m model --port port --threads 1 extra...` as a child process, its output in `log` (truncated first)
+pid_t serve(const std::string& model, int port, const std::string& log, const std::vector<std::string>& extra) {
+  std::filesystem::remove(log);
+  std::vector<std::string> args = {"serve", "-m", model, "--port", std::to_string(port), "--threads", "1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return rerank::test::spawn_cli(args, log);
+}
+
 TEST(ServerCli, ServesAndExitsCleanlyOnSigterm) {
   const int port = free_port();
   const std::string model = rerank::test::data("encoders/models/ce-tiny").string();
   const std::string log = (std::filesystem::temp_directory_path() / ("rerank-serve-" + std::to_string(::getpid()) + ".log")).string();
-  pid_t pid = ::fork();
+  const pid_t pid = serve(model, port, log, {"--drain-seconds", "0"});
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    FILE* f = std::freopen(log.c_str(), "w", stderr);
-    (void)f;
-    const std::string p = std::to_string(port);
-    ::execl(RERANK_CLI, RERANK_CLI, "serve", "-m", model.c_str(), "--port", p.c_str(), "--threads", "1",
-            "--drain-seconds", "0", static_cast<char*>(nullptr));
-    _exit(127);
-  }
   httplib::Client cli("127.0.0.1", port);
   cli.set_connection_timeout(0, 200000);
   bool up = false;
@@ -77,16 +78,8 @@ TEST(ServerCli, SigtermDrainsBeforeExiting) {
   const int port = free_port();
   const std::string model = rerank::test::data("encoders/models/ce-tiny").string();
   const std::string log = (std::filesystem::temp_directory_path() / ("rerank-drain-" + std::to_string(::getpid()) + ".log")).string();
-  pid_t pid = ::fork();
+  const pid_t pid = serve(model, port, log, {"--drain-seconds", "1.5", "--quiet"});
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    FILE* f = std::freopen(log.c_str(), "w", stderr);
-    (void)f;
-    const std::string p = std::to_string(port);
-    ::execl(RERANK_CLI, RERANK_CLI, "serve", "-m", model.c_str(), "--port", p.c_str(), "--threads", "1",
-            "--drain-seconds", "1.5", "--quiet", static_cast<char*>(nullptr));
-    _exit(127);
-  }
   auto get = [&](const char* path) {
     httplib::Client cli("127.0.0.1", port);
     cli.set_connection_timeout(0, 200000);

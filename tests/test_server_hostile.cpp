@@ -24,11 +24,7 @@ using rerank::test::data;
 namespace {
 
 rerank::ServerOptions options() {
-  rerank::ServerOptions o;
-  o.models = {data("encoders/models/ce-tiny").string()};
-  o.port = 0;
-  o.threads = 1;
-  o.access_log = false;
+  rerank::ServerOptions o = rerank::test::server_options({data("encoders/models/ce-tiny").string()});
   o.max_concurrent = 4;
   return o;
 }

@@ -22,14 +22,7 @@ const std::string kCe = rerank::test::data("encoders/models/ce-tiny").string();
 const std::string kBi = rerank::test::data("encoders/models/bi-tiny-mean").string();
 const char* kRerankBody = R"({"query": "reset password", "documents": ["Click Forgot Password.", "Office hours"]})";
 
-rerank::ServerOptions options() {
-  rerank::ServerOptions o;
-  o.models = {kCe, kBi};
-  o.port = 0;
-  o.threads = 1;
-  o.access_log = false;
-  return o;
-}
+rerank::ServerOptions options() { return rerank::test::server_options({kCe, kBi}); }
 
 httplib::Client client(int port) {
   httplib::Client c("127.0.0.1", port);

@@ -2,6 +2,8 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -13,6 +15,7 @@
 
 #include "rerank/collection.hpp"
 #include "rerank/error.hpp"
+#include "rerank/server.hpp"
 
 namespace rerank::test {
 
@@ -63,6 +66,30 @@ std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "(no error)";
+}
+
+/// Options for an in-process test server: `models`, an ephemeral loopback port, one engine thread, no access log.
+inline ServerOptions server_options(std::vector<std::string> models) {
+  ServerOptions o;
+  o.models = std::move(models);
+  o.port = 0;
+  o.threads = 1;
+  o.access_log = false;
+  return o;
+}
+
+/// Starts the rerank CLI with `args` as a child process, its stdout and stderr appended to `log`; returns its pid
+/// (wait for it with waitpid). In the child, a failure to start exits with status 127.
+inline pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) _exit(127);
+  std::vector<char*> argv = {const_cast<char*>(RERANK_CLI)};
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(RERANK_CLI, argv.data());
+  _exit(127);
 }
 
 struct RunResult {

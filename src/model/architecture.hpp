@@ -90,12 +90,17 @@ class Architecture {
   int calibration_vocab_ = 0;
 
  private:
-  const std::vector<std::unique_ptr<kernels::PackedLinear>>* packs(Precision p) const;
-  bool packs_fp32() const;
+  using Packs = std::vector<std::unique_ptr<kernels::PackedLinear>>;
+  const Packs* packs(Precision p) const;
+  std::unique_ptr<Packs> build_packs(Precision p) const;
   std::vector<std::vector<float>> smoothing_factors(std::vector<std::vector<int>>* outliers) const;
   std::vector<const Linear*> linears_;
-  mutable std::mutex pack_mu_;
-  mutable std::unique_ptr<std::vector<std::unique_ptr<kernels::PackedLinear>>> packs_[3];
+  size_t linear_bytes_ = 0;  // the registered linears' fp32 weights
+  struct PackSlot {
+    std::mutex mu;  // guards packs; one per precision (see packs())
+    std::unique_ptr<Packs> packs;
+  };
+  mutable PackSlot packs_[3];  // by Precision
 };
 
 /// One entry of the registry.

@@ -25,42 +25,36 @@ Architecture::~Architecture() = default;
 void Architecture::register_linear(Linear& l) {
   l.slot = static_cast<int>(linears_.size());
   linears_.push_back(&l);
+  linear_bytes_ += static_cast<size_t>(l.out) * static_cast<size_t>(l.in) * sizeof(float);
 }
 
-bool Architecture::packs_fp32() const {
-  size_t floats = 0;
-  for (const Linear* l : linears_) floats += static_cast<size_t>(l->out) * static_cast<size_t>(l->in);
-  return floats * sizeof(float) <= kPackFp32MaxBytes;
+// One mutex per precision, held while that precision's packs are built (once) and on each lookup. INT8's build
+// first calibrates its SmoothQuant factors by an fp32 encode, which looks up the FP32 packs: that takes FP32's
+// mutex, never INT8's, so the calibration runs outside the mutex it needs, once, and blocks only INT8 lookups.
+const Architecture::Packs* Architecture::packs(Precision p) const {
+  if (p == Precision::FP32 && linear_bytes_ > kPackFp32MaxBytes) return nullptr;
+  PackSlot& slot = packs_[static_cast<int>(p)];
+  std::lock_guard<std::mutex> lock(slot.mu);
+  if (!slot.packs) slot.packs = build_packs(p);
+  return slot.packs.get();
 }
 
-const std::vector<std::unique_ptr<kernels::PackedLinear>>* Architecture::packs(Precision p) const {
-  if (p == Precision::FP32 && !packs_fp32()) return nullptr;
-  {
-    std::lock_guard<std::mutex> lock(pack_mu_);
-    if (const auto& built = packs_[static_cast<int>(p)]) return built.get();
-  }
-  // INT8's SmoothQuant calibration is an fp32 encode, which packs the fp32 weights under pack_mu_: run it unlocked
-  // (two threads may both calibrate; the factors are deterministic and the first to lock builds the packs)
+std::unique_ptr<Architecture::Packs> Architecture::build_packs(Precision p) const {
   std::vector<std::vector<float>> smooth;
   std::vector<std::vector<int>> outliers;
   if (p == Precision::INT8) smooth = smoothing_factors(&outliers);
-  std::lock_guard<std::mutex> lock(pack_mu_);
-  auto& slot = packs_[static_cast<int>(p)];
-  if (!slot) {
-    auto v = std::make_unique<std::vector<std::unique_ptr<kernels::PackedLinear>>>();
-    for (size_t i = 0; i < linears_.size(); ++i) {
-      const Linear* l = linears_[i];
-      // INT8 keeps the products the architecture marked as ranking-sensitive in bf16
-      const Precision lp = p == Precision::INT8 && !l->int8 ? Precision::BF16 : p;
-      // a slot that is rows of another linear takes that one's calibration (smoothing factors and outlier channels)
-      const size_t si = l->smooth_slot >= 0 ? static_cast<size_t>(l->smooth_slot) : i;
-      const float* sm = lp == Precision::INT8 && l->smooth && si < smooth.size() && !smooth[si].empty() ? smooth[si].data() : nullptr;
-      const std::vector<int>* out = lp == Precision::INT8 && si < outliers.size() && !outliers[si].empty() ? &outliers[si] : nullptr;
-      v->push_back(std::make_unique<kernels::PackedLinear>(l->w, l->out, l->in, lp, sm, out));
-    }
-    slot = std::move(v);
+  auto v = std::make_unique<Packs>();
+  for (size_t i = 0; i < linears_.size(); ++i) {
+    const Linear* l = linears_[i];
+    // INT8 keeps the products the architecture marked as ranking-sensitive in bf16
+    const Precision lp = p == Precision::INT8 && !l->int8 ? Precision::BF16 : p;
+    // a slot that is rows of another linear takes that one's calibration (smoothing factors and outlier channels)
+    const size_t si = l->smooth_slot >= 0 ? static_cast<size_t>(l->smooth_slot) : i;
+    const float* sm = lp == Precision::INT8 && l->smooth && si < smooth.size() && !smooth[si].empty() ? smooth[si].data() : nullptr;
+    const std::vector<int>* out = lp == Precision::INT8 && si < outliers.size() && !outliers[si].empty() ? &outliers[si] : nullptr;
+    v->push_back(std::make_unique<kernels::PackedLinear>(l->w, l->out, l->in, lp, sm, out));
   }
-  return slot.get();
+  return v;
 }
 
 namespace {

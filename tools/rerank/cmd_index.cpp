@@ -1,6 +1,7 @@
 // rerank index: add documents from files to a collection (created when missing), in one transaction per batch.
 #include <unistd.h>
 
+#include <optional>
 #include <thread>
 
 #include "cli.hpp"
@@ -47,6 +48,67 @@ class Bar {
   std::chrono::steady_clock::time_point start_, last_;
 };
 
+/// The input files, checked before a collection or index is touched, then read in batches of --batch-size
+/// documents with one progress bar over all of them: the bookkeeping both destinations share.
+class Inputs {
+ public:
+  explicit Inputs(const IndexFlags& f) : f_(f), format_(parse_format(f.format)) {
+    for (const auto& file : f.files) {
+      if (!std::filesystem::is_regular_file(file)) throw InputError(file + ": no such file");
+      total_ += std::filesystem::file_size(file);
+    }
+  }
+  /// Reads every file; `each` gets a batch and its progress over all files (bytes read so far, the batch's documents).
+  void read(const Collection::BatchSink& each) const {
+    uint64_t before = 0;
+    for (const auto& file : f_.files) {
+      read_documents(file, format_, f_.batch, [&](std::vector<Document>& docs, const ReadProgress& p) {
+        ReadProgress q = p;
+        q.bytes_read += before;
+        q.documents = docs.size();
+        each(docs, q);
+      });
+      before += std::filesystem::file_size(file);
+    }
+  }
+  /// Starts the clock and the progress bar.
+  void start() {
+    bar_.emplace(total_);
+    seen_ = 0;
+    t0_ = std::chrono::steady_clock::now();
+  }
+  /// A batch (as read() passed it) is stored: the bar moves on, then --throttle-ms (tests) passes.
+  void stored(const ReadProgress& p) {
+    seen_ += p.documents;
+    bar_->update(p.bytes_read, seen_);
+    if (f_.throttle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(f_.throttle_ms));
+  }
+  /// The bar at 100%.
+  void finish() {
+    bar_->update(total_, seen_, true);
+    bar_->done();
+  }
+  /// Seconds since start().
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
+
+ private:
+  const IndexFlags& f_;
+  DocumentFormat format_;
+  uint64_t total_ = 0;
+  std::optional<Bar> bar_;
+  size_t seen_ = 0;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+/// The local or remote bi-encoder's settings from the flags.
+BackendOptions backend_options(const IndexFlags& f) {
+  BackendOptions backend;
+  backend.engine = EngineOptions{f.threads, 32, nullptr, parse_precision(f.precision)};
+  backend.remote.base_url = f.bi_encoder_url;
+  backend.remote.api_key = f.bi_encoder_key;
+  return backend;
+}
+
 /// --to opensearch: the same input, batches and progress bar; each batch one _mget (skip present ids) + _bulk.
 void run_opensearch(const IndexFlags& f) {
   if (!f.collection.empty()) throw InputError("--to opensearch writes to --opensearch URL --index NAME, not to --collection");
@@ -55,37 +117,21 @@ void run_opensearch(const IndexFlags& f) {
   if (f.chunk_size || f.chunk_overlap || f.no_chunking || f.exact_lengths || f.vector_index != "auto")
     throw InputError("--chunk-size, --chunk-overlap, --no-chunking, --exact-lengths and --vector-index are collection options; "
                      "an OpenSearch index holds one entry per document (BM25 with Lucene's norms)");
-  DocumentFormat format = parse_format(f.format);
-  for (const auto& file : f.files)
-    if (!std::filesystem::is_regular_file(file)) throw InputError(file + ": no such file");
+  Inputs in(f);
   OpenSearchOptions o = f.opensearch;
   o.k1 = f.k1;
   o.b = f.b;
-  BackendOptions backend;
-  backend.engine = EngineOptions{f.threads, 32, nullptr, parse_precision(f.precision)};
-  backend.remote.base_url = f.bi_encoder_url;
-  backend.remote.api_key = f.bi_encoder_key;
-  OpenSearchLoader load(o, f.bi_encoder.empty() ? nullptr : make_embedder(f.bi_encoder, backend));
-  uint64_t total = 0, before = 0;
-  for (const auto& file : f.files) total += std::filesystem::file_size(file);
-  Bar bar(total);
+  OpenSearchLoader load(o, f.bi_encoder.empty() ? nullptr : make_embedder(f.bi_encoder, backend_options(f)));
   OpenSearchLoadResult sum;
-  size_t seen = 0;
-  auto t0 = std::chrono::steady_clock::now();
-  for (const auto& file : f.files) {
-    read_documents(file, format, f.batch, [&](std::vector<Document>& docs, const ReadProgress& p) {
-      OpenSearchLoadResult r = load.add(docs, f.update ? AddMode::Replace : AddMode::SkipExisting);
-      sum.added += r.added, sum.replaced += r.replaced, sum.skipped += r.skipped, sum.retried += r.retried;
-      seen += docs.size();
-      bar.update(before + p.bytes_read, seen);
-      if (f.throttle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(f.throttle_ms));
-    });
-    before += std::filesystem::file_size(file);
-  }
-  bar.update(total, seen, true);
-  bar.done();
+  in.start();
+  in.read([&](std::vector<Document>& docs, const ReadProgress& p) {
+    OpenSearchLoadResult r = load.add(docs, f.update ? AddMode::Replace : AddMode::SkipExisting);
+    sum.added += r.added, sum.replaced += r.replaced, sum.skipped += r.skipped, sum.retried += r.retried;
+    in.stored(p);
+  });
+  in.finish();
   load.refresh();
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double s = in.seconds();
   std::printf("indexed %zu new, %zu replaced, %zu already present in %.2f s (%.0f docs/s)%s; OpenSearch index %s at %s: %zu documents%s\n",
               sum.added, sum.replaced, sum.skipped, s, s > 0 ? (sum.added + sum.replaced) / s : 0.0,
               sum.retried ? (", " + std::to_string(sum.retried) + " bulk items retried after 429").c_str() : "",
@@ -106,15 +152,9 @@ void run(const IndexFlags& f) {
   opts.bm25.b = f.b;
   opts.bm25.lucene_lengths = !f.exact_lengths;
   opts.vector_index = f.vector_index;
-  DocumentFormat format = parse_format(f.format);
-  for (const auto& file : f.files)  // fail before touching the collection
-    if (!std::filesystem::is_regular_file(file)) throw InputError(file + ": no such file");
+  Inputs in(f);  // fail before touching the collection
   Collection c = Collection::open_or_create(f.collection, opts);
-  EngineOptions engine{f.threads, 32, nullptr, parse_precision(f.precision)};
-  BackendOptions backend;
-  backend.engine = engine;
-  backend.remote.base_url = f.bi_encoder_url;
-  backend.remote.api_key = f.bi_encoder_key;
+  const BackendOptions backend = backend_options(f);
   if (!f.bi_encoder.empty())
     c.set_embedder(make_embedder(f.bi_encoder, backend));
   else if (!c.stats().embedder.empty() && !f.files.empty())
@@ -141,34 +181,14 @@ void run(const IndexFlags& f) {
     if (!f.no_optimize && !f.remove.empty()) c.optimize();
     return;
   }
-  uint64_t total = 0, before = 0;
-  for (const auto& file : f.files) total += std::filesystem::file_size(file);
-  Bar bar(total);
-  AddResult sum;
-  size_t seen = 0;
-  auto t0 = std::chrono::steady_clock::now();
+  in.start();
   // A second thread reads, chunks and tokenizes the next batch while this one embeds and commits the current one.
-  auto source = [&](const Collection::BatchSink& sink) {
-    for (const auto& file : f.files) {
-      const uint64_t offset = before;
-      read_documents(file, format, f.batch, [&](std::vector<Document>& docs, const ReadProgress& p) {
-        ReadProgress q = p;
-        q.bytes_read += offset;  // of all files
-        q.documents = docs.size();
-        sink(docs, q);
-      });
-      before += std::filesystem::file_size(file);
-    }
-  };
-  sum = c.add_batches(source, f.update ? AddMode::Replace : AddMode::SkipExisting, [&](const AddResult&, const ReadProgress& p) {
-    seen += p.documents;
-    bar.update(p.bytes_read, seen);
-    if (f.throttle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(f.throttle_ms));
-  });
-  bar.update(total, seen, true);
-  bar.done();
+  const AddResult sum = c.add_batches([&](const Collection::BatchSink& sink) { in.read(sink); },
+                                      f.update ? AddMode::Replace : AddMode::SkipExisting,
+                                      [&](const AddResult&, const ReadProgress& p) { in.stored(p); });
+  in.finish();
   if (!f.no_optimize && (sum.added || sum.replaced || !f.remove.empty())) c.optimize();
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double s = in.seconds();
   CollectionStats st = c.stats();
   std::printf("indexed %zu new, %zu replaced, %zu already present (%zu passages) in %.2f s (%.0f docs/s, %.1f passages/s); "
               "collection: %zu documents, %zu passages%s\n",
