@@ -131,7 +131,8 @@ TEST(QwenCli, EmbedWithPromptName) {
 }
 
 TEST(QwenServer, RerankRoutesTemplateAndInstruction) {
-  rerank::Server server(rerank::test::server_options({dir("qwen3-reranker")}));
+  const rerank::ServerOptions o = rerank::test::server_options({dir("qwen3-reranker")});
+  rerank::Server server(o);
   const int port = server.start();
   auto post = [&](const std::string& path, const json& body) {
     httplib::Client cli("127.0.0.1", port);
