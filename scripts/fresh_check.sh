@@ -35,6 +35,11 @@ if [ "${1:-}" = --inner ]; then
     mounted+=("$target")
   }
   mount --make-rprivate /  # nothing mounted here propagates back to the host
+  # The root itself as a mount point, as on a real machine: without it the chroot's /proc/self/mounts has no entry
+  # for "/", and programs that look up the file system of a path fail (Java's Files.getFileStore: "Mount point not
+  # found", which stops OpenSearch's nodes in the opensearch_cluster test).
+  mount --bind "$root" "$root"
+  mounted+=("$root")
   mnt /proc -t proc proc
   mnt /sys -t sysfs sysfs
   mnt /dev --bind /dev
