@@ -119,6 +119,9 @@ class ModernBert final : public Architecture {
     kernels::simd::bias_act_row(in, L.wi.b, I, cfg_.act);
     for (size_t k = 0; k < I; ++k) g[k] = in[k] * gate[k];
   }
+  // attention norm (when the layer has one), then Q K V with bias and rotary for the T rows of s.x into s.qkv
+  void project_qkv(const Layer& L, bool local, size_t T, const std::vector<uint32_t>& pos, Precision p, Scratch& s,
+                   ThreadPool& pool) const;
   void layer_first_tokens(const Layer& L, bool local, const std::vector<Sequence>& seqs, const std::vector<uint32_t>& pos,
                           Precision p, AttentionShape shape, Scratch& s, ThreadPool& pool) const;
   // cos / sin of position t and frequency j: table[(t * dh/2 + j)], per theta (0 global, 1 local)
@@ -231,17 +234,7 @@ void ModernBert::encode(const std::vector<Sequence>& seqs, Precision p, Scratch&
       layer_first_tokens(L, local, seqs, pos, p, shape, s, pool);
       return;
     }
-    const float* a = s.x.data();
-    if (L.has_attn_norm) {
-      pool.parallel_for(T, [&](size_t b, size_t e, size_t) {
-        for (size_t r = b; r < e; ++r) layernorm_row(&s.x[r * H], &s.norm[r * H], L.attn_norm, H, eps);
-      });
-      a = s.norm.data();
-    }
-    linear_rows(a, T, L.wqkv, packed(L.wqkv, p), s.qkv.data(), s, pool, [&](size_t r) {
-      if (L.wqkv.b) kernels::simd::bias_act_row(&s.qkv[r * 3 * H], L.wqkv.b, 3 * H, kernels::Act::None);
-      rotate_row(&s.qkv[r * 3 * H], pos[r], local);
-    });
+    project_qkv(L, local, T, pos, p, s, pool);
     shape.window = local ? cfg_.window : 0;
     attention(seqs, shape, p != Precision::FP32, s, pool);
     linear_rows(s.ctx.data(), T, L.wo, packed(L.wo, p), s.tmp.data(), s, pool, residual_add_rows(s.x.data(), s.tmp.data(), L.wo.b, H));
@@ -257,14 +250,9 @@ void ModernBert::encode(const std::vector<Sequence>& seqs, Precision p, Scratch&
   });
 }
 
-// The last layer and the final norm for the first token of each sequence (classifier_pooling cls): norm, Q K V and
-// rotary for all tokens (K and V are read), then attention, Wo, the MLP and the final norm on the n first-token rows
-// gathered into s.first, written back to their rows of s.x (the others keep the layer before's states).
-void ModernBert::layer_first_tokens(const Layer& L, bool local, const std::vector<Sequence>& seqs,
-                                    const std::vector<uint32_t>& pos, Precision p, AttentionShape shape, Scratch& s,
-                                    ThreadPool& pool) const {
-  const size_t H = static_cast<size_t>(info_.hidden_size), I = static_cast<size_t>(info_.intermediate_size);
-  const size_t T = s.offsets.back(), n = seqs.size();
+void ModernBert::project_qkv(const Layer& L, bool local, size_t T, const std::vector<uint32_t>& pos, Precision p,
+                             Scratch& s, ThreadPool& pool) const {
+  const size_t H = static_cast<size_t>(info_.hidden_size);
   const float eps = info_.layer_norm_eps;
   const float* a = s.x.data();
   if (L.has_attn_norm) {
@@ -277,6 +265,18 @@ void ModernBert::layer_first_tokens(const Layer& L, bool local, const std::vecto
     if (L.wqkv.b) kernels::simd::bias_act_row(&s.qkv[r * 3 * H], L.wqkv.b, 3 * H, kernels::Act::None);
     rotate_row(&s.qkv[r * 3 * H], pos[r], local);
   });
+}
+
+// The last layer and the final norm for the first token of each sequence (classifier_pooling cls): norm, Q K V and
+// rotary for all tokens (K and V are read), then attention, Wo, the MLP and the final norm on the n first-token rows
+// gathered into s.first, written back to their rows of s.x (the others keep the layer before's states).
+void ModernBert::layer_first_tokens(const Layer& L, bool local, const std::vector<Sequence>& seqs,
+                                    const std::vector<uint32_t>& pos, Precision p, AttentionShape shape, Scratch& s,
+                                    ThreadPool& pool) const {
+  const size_t H = static_cast<size_t>(info_.hidden_size), I = static_cast<size_t>(info_.intermediate_size);
+  const size_t T = s.offsets.back(), n = seqs.size();
+  const float eps = info_.layer_norm_eps;
+  project_qkv(L, local, T, pos, p, s, pool);
   s.first.resize(2 * n * H);
   float *xc = s.first.data(), *q = xc + n * H;
   for (size_t i = 0; i < n; ++i) {
