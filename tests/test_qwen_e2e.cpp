@@ -136,7 +136,7 @@ TEST(QwenServer, RerankRoutesTemplateAndInstruction) {
   const int port = server.start();
   auto post = [&](const std::string& path, const json& body) {
     httplib::Client cli("127.0.0.1", port);
-    cli.set_read_timeout(30, 0);
+    cli.set_read_timeout(180, 0);  // long documents under ASan with another test beside it took over 30 s
     return cli.Post(path.c_str(), body.dump(), "application/json");
   };
   auto card = cases("qwen3-reranker", "card");
