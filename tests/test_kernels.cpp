@@ -130,19 +130,25 @@ TEST(Convert, Int8QuantizationRoundTrips) {
   EXPECT_EQ(quantize_row_s8(zeros.data(), q.data(), 16), 1.0f);
 }
 
+// Per-channel SmoothQuant factors s in [0.25, 1.25) for row x: their inverses, and x smoothed (x[i] / s[i]).
+std::pair<std::vector<float>, std::vector<float>> smoothed(const std::vector<float>& x, unsigned seed) {
+  const size_t n = x.size();
+  auto s = random_row(n, 1.0f, seed);
+  std::vector<float> inv(n), xs(n);
+  for (size_t i = 0; i < n; ++i) {
+    inv[i] = 1.0f / (0.25f + std::fabs(s[i]));
+    xs[i] = x[i] * inv[i];
+  }
+  return {inv, xs};
+}
+
 // The SIMD int8 quantisation against the scalar reference on the smoothed row: the same int8 values bit for bit
 // (both round to nearest even from the same products) and the same scale.
 TEST(SimdKernels, QuantizeRowS8MatchesScalar) {
   for (size_t n : kLengths) {
     auto x = random_row(n, 3.0f, static_cast<unsigned>(n) + 21);
     if (n > 4) x[n / 2] = 40.0f;  // an outlier channel
-    auto s = random_row(n, 1.0f, 22);
-    for (auto& v : s) v = 0.25f + std::fabs(v);
-    std::vector<float> inv(n), xs(n);
-    for (size_t i = 0; i < n; ++i) {
-      inv[i] = 1.0f / s[i];
-      xs[i] = x[i] * inv[i];
-    }
+    const auto [inv, xs] = smoothed(x, 22);
     for (const float* smooth : {static_cast<const float*>(nullptr), static_cast<const float*>(inv.data())}) {
       std::vector<int8_t> want(n), got(n + 1, 99);
       const float ws = quantize_row_s8(smooth ? xs.data() : x.data(), want.data(), n);
@@ -166,13 +172,7 @@ TEST(SimdKernels, QuantizeRowU8MatchesScalar) {
     auto x = random_row(n, 1.5f, static_cast<unsigned>(n) + 41);
     for (auto& v : x) v = v < -0.17f ? -0.17f + 0.01f * std::fabs(v) : v;  // GELU outputs' range
     if (n > 4) x[n / 3] = 12.0f;
-    auto s = random_row(n, 1.0f, 42);
-    for (auto& v : s) v = 0.25f + std::fabs(v);
-    std::vector<float> inv(n), xs(n);
-    for (size_t i = 0; i < n; ++i) {
-      inv[i] = 1.0f / s[i];
-      xs[i] = x[i] * inv[i];
-    }
+    const auto [inv, xs] = smoothed(x, 42);
     for (const float* smooth : {static_cast<const float*>(nullptr), static_cast<const float*>(inv.data())}) {
       std::vector<uint8_t> want(n), got(n + 1, 99);
       int32_t wz = -1, gz = -2;
