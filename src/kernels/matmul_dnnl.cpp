@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <dnnl.hpp>
@@ -284,18 +285,35 @@ void batched_matmul(Cache& cache, dnnl::stream& stream, int kind, size_t heads, 
 
 }  // namespace
 
-void MatmulCache::attention_scores(size_t heads, size_t len, size_t d, const uint16_t* q, const uint16_t* k, float* scores) {
+namespace {
+// The [heads, len, d] x [heads, d, len] and [heads, len, len] x [heads, len, d] descriptors of attention in type t.
+// k is stored [heads, len, d]; read as the [heads, d, len] right operand through the acb layout (strided reads of
+// Q, K, V in place from the [Q K V] rows ran the scores ~1.5-3x slower in oneDNN 2.6 on AMX, more than the copy costs)
+std::array<memory::desc, 3> attention_descs(int kind, size_t heads, size_t len, size_t d, dt t) {
   const auto h = static_cast<int64_t>(heads), l = static_cast<int64_t>(len), dd = static_cast<int64_t>(d);
-  // k is stored [heads, len, d]; read as the [heads, d, len] right operand through the acb layout (strided reads of
-  // Q, K, V in place from the [Q K V] rows ran the scores ~1.5-3x slower in oneDNN 2.6 on AMX, more than the copy costs)
-  batched_matmul(impl_->attn, impl_->stream, 0, heads, len, d, memory::desc({h, l, dd}, dt::bf16, tag::abc),
-                 memory::desc({h, dd, l}, dt::bf16, tag::acb), memory::desc({h, l, l}, dt::f32, tag::abc), q, k, scores);
+  if (kind == 0) return {memory::desc({h, l, dd}, t, tag::abc), memory::desc({h, dd, l}, t, tag::acb), memory::desc({h, l, l}, dt::f32, tag::abc)};
+  return {memory::desc({h, l, l}, t, tag::abc), memory::desc({h, l, dd}, t, tag::abc), memory::desc({h, l, dd}, dt::f32, tag::abc)};
+}
+}  // namespace
+
+void MatmulCache::attention_scores(size_t heads, size_t len, size_t d, const uint16_t* q, const uint16_t* k, float* scores) {
+  const auto ds = attention_descs(0, heads, len, d, dt::bf16);
+  batched_matmul(impl_->attn, impl_->stream, 0, heads, len, d, ds[0], ds[1], ds[2], q, k, scores);
 }
 
 void MatmulCache::attention_context(size_t heads, size_t len, size_t d, const uint16_t* p, const uint16_t* v, float* ctx) {
-  const auto h = static_cast<int64_t>(heads), l = static_cast<int64_t>(len), dd = static_cast<int64_t>(d);
-  batched_matmul(impl_->attn, impl_->stream, 1, heads, len, d, memory::desc({h, l, l}, dt::bf16, tag::abc),
-                 memory::desc({h, l, dd}, dt::bf16, tag::abc), memory::desc({h, l, dd}, dt::f32, tag::abc), p, v, ctx);
+  const auto ds = attention_descs(1, heads, len, d, dt::bf16);
+  batched_matmul(impl_->attn, impl_->stream, 1, heads, len, d, ds[0], ds[1], ds[2], p, v, ctx);
+}
+
+void MatmulCache::attention_scores(size_t heads, size_t len, size_t d, const float* q, const float* k, float* scores) {
+  const auto ds = attention_descs(0, heads, len, d, dt::f32);
+  batched_matmul(impl_->attn, impl_->stream, 2, heads, len, d, ds[0], ds[1], ds[2], q, k, scores);
+}
+
+void MatmulCache::attention_context(size_t heads, size_t len, size_t d, const float* p, const float* v, float* ctx) {
+  const auto ds = attention_descs(1, heads, len, d, dt::f32);
+  batched_matmul(impl_->attn, impl_->stream, 3, heads, len, d, ds[0], ds[1], ds[2], p, v, ctx);
 }
 
 }  // namespace rerank::kernels

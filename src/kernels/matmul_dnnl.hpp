@@ -82,6 +82,9 @@ class MatmulCache {
   void attention_scores(size_t heads, size_t len, size_t d, const uint16_t* q, const uint16_t* k, float* scores);
   /// ctx[h] = p[h] v[h]  (p: [heads, len, len] bf16; v: [heads, len, d] bf16; ctx: [heads, len, d] f32)
   void attention_context(size_t heads, size_t len, size_t d, const uint16_t* p, const uint16_t* v, float* ctx);
+  /// The same two products in fp32 (exact up to the order of the sums; q, k, p, v: f32).
+  void attention_scores(size_t heads, size_t len, size_t d, const float* q, const float* k, float* scores);
+  void attention_context(size_t heads, size_t len, size_t d, const float* p, const float* v, float* ctx);
 
  private:
   struct Impl;

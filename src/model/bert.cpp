@@ -146,7 +146,7 @@ void BertEncoder::encode(const std::vector<Sequence>& seqs, Precision p, Scratch
     } else if (shape.bf16_io) {
       linear_rows_bf16(s.x.data(), nullptr, T, L.qkv, *qkv, kernels::Act::None, nullptr, s.qkv16.data(), s, pool, {});
     } else {
-      linear_rows(s.x.data(), T, L.qkv, nullptr, s.qkv.data(), s, pool,
+      linear_rows(s.x.data(), T, L.qkv, qkv, s.qkv.data(), s, pool,
                   [&](size_t r) { kernels::simd::bias_act_row(&s.qkv[r * 3 * H], L.qkv.b, 3 * H, kernels::Act::None); });
     }
     // softmax(Q K^T / sqrt(d)) V per sequence and head, no padding so no mask
@@ -159,7 +159,7 @@ void BertEncoder::encode(const std::vector<Sequence>& seqs, Precision p, Scratch
     } else if (shape.bf16_io) {
       linear_rows_bf16(nullptr, s.ctx16.data(), T, L.attn_out, *ao, kernels::Act::None, s.tmp.data(), nullptr, s, pool, ln1);
     } else {
-      linear_rows(s.ctx.data(), T, L.attn_out, nullptr, s.tmp.data(), s, pool, [&](size_t r) {
+      linear_rows(s.ctx.data(), T, L.attn_out, ao, s.tmp.data(), s, pool, [&](size_t r) {
         kernels::simd::residual_layernorm_row(&s.x[r * H], &s.tmp[r * H], L.attn_out.b, L.ln1.gamma, L.ln1.beta, H, eps);
       });
     }

@@ -382,9 +382,11 @@ constexpr size_t bf16_max_masked_length(size_t window) { return 8 * window; }
 
 // Heads of one sequence processed together in bf16: as many as keep their buffers in L2 (at least one), 0 when
 // not even one head fits kBf16Budget. Bigger groups stream the scores through memory three times (softmax passes).
-size_t bf16_heads_per_batch(size_t len, size_t nh, size_t dh) {
+size_t bf16_heads_per_batch(size_t len, size_t nh, size_t dh, bool fp32 = false) {
   const size_t lp = (len + 15) / 16 * 16;
-  const size_t per_head = lp * lp * 6 + lp * dh * 10;  // f32 scores + bf16 probabilities, bf16 Q K V + f32 context
+  // bf16: f32 scores + bf16 probabilities, bf16 Q K V + f32 context; fp32: f32 scores (probabilities in place), f32
+  // Q K V and context
+  const size_t per_head = fp32 ? lp * lp * 4 + lp * dh * 16 : lp * lp * 6 + lp * dh * 10;
   if (per_head > kBf16Budget) return 0;
   return std::clamp<size_t>(kBf16CacheBudget / per_head, 1, nh);
 }
@@ -447,13 +449,53 @@ void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a
   }
 }
 
+// The fp32 batched path: as attention_bf16_heads with f32 Q, K, V gathered from s.qkv (padded rows zero), f32
+// scores turned into probabilities in place (padded and invisible keys 0), two batched oneDNN fp32 matmuls. The same
+// arithmetic as attention_fp32 up to the order of the sums; one or two calls per sequence instead of two OpenBLAS
+// calls per (head, block of rows), whose packing dominated products with inner dimension dh (32-64).
+void attention_fp32_heads(const Sequence& q, size_t off, const AttentionShape& a, size_t h0, size_t g, Scratch& s,
+                          size_t worker) {
+  const size_t H = a.hidden, dh = H / a.heads, ld = a.qkv_stride;
+  auto& b32 = s.attn32[worker];
+  const size_t len = q.len, lp = (len + 15) / 16 * 16;
+  const size_t qkv_n = g * lp * dh, p_n = g * lp * lp;
+  b32.resize(4 * qkv_n + p_n);
+  float *q32 = b32.data(), *k32 = q32 + qkv_n, *v32 = k32 + qkv_n, *S = v32 + qkv_n, *O = S + p_n;
+  for (size_t h = 0; h < g; ++h) {
+    for (float* base : {q32, k32, v32}) std::fill(base + (h * lp + len) * dh, base + (h + 1) * lp * dh, 0.0f);
+  }
+  for (size_t r = 0; r < len; ++r) {
+    for (size_t h = 0; h < g; ++h) {
+      const float* src = &s.qkv[(off + r) * ld + (h0 + h) * dh];
+      std::copy(src, src + dh, q32 + (h * lp + r) * dh);
+      std::copy(src + H, src + H + dh, k32 + (h * lp + r) * dh);
+      std::copy(src + 2 * H, src + 2 * H + dh, v32 + (h * lp + r) * dh);
+    }
+  }
+  s.matmuls[worker].attention_scores(g, lp, dh, q32, k32, S);
+  for (size_t h = 0; h < g; ++h) {
+    for (size_t r = 0; r < lp; ++r) {
+      float* row = S + (h * lp + r) * lp;
+      const size_t lo = r < len && a.window && r > a.window ? r - a.window : 0;
+      const size_t hi = r >= len ? 0 : a.window ? std::min(len, r + a.window + 1) : len;
+      if (hi > lo) kernels::simd::softmax_row(row + lo, hi - lo, a.scale);
+      std::fill(row, row + std::min(lo, hi), 0.0f);
+      std::fill(row + std::max(lo, hi), row + lp, 0.0f);
+    }
+  }
+  s.matmuls[worker].attention_context(g, lp, dh, S, v32, O);
+  for (size_t r = 0; r < len; ++r) {
+    for (size_t h = 0; h < g; ++h) std::copy_n(O + (h * lp + r) * dh, dh, &s.ctx[(off + r) * H + (h0 + h) * dh]);
+  }
+}
+
 // Whether attention() takes its bf16 path for the batch: every sequence has a batch of heads within the budget and
 // none is too long for a masked window. A sliding window computes all scores and masks the invisible ones: cheaper
 // than the banded fp32 path while the band is a good part of the row (on longer sequences only the band is computed,
 // in fp32). Windows, the exact mode and sequences too long for even one head's bf16 buffers take the fp32 path.
-bool bf16_attention_fits(const std::vector<Sequence>& seqs, const AttentionShape& a) {
+bool bf16_attention_fits(const std::vector<Sequence>& seqs, const AttentionShape& a, bool fp32 = false) {
   for (const Sequence& q : seqs) {
-    if (bf16_heads_per_batch(q.len, a.heads, a.hidden / a.heads) == 0) return false;
+    if (bf16_heads_per_batch(q.len, a.heads, a.hidden / a.heads, fp32) == 0) return false;
     if (a.window && q.len > bf16_max_masked_length(a.window)) return false;
   }
   return true;
@@ -540,9 +582,17 @@ void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool 
   };
   std::vector<Job> jobs;
   const bool all_bf16 = bf16 && bf16_attention_fits(seqs, a);
-  for (size_t i = 0; all_bf16 && i < seqs.size(); ++i) {
-    const size_t g = bf16_heads_per_batch(seqs[i].len, a.heads, dh);
+  // f32 values (no bf16 path): batched fp32 products where every sequence fits, else OpenBLAS per block of rows
+  const bool all_fp32 = !all_bf16 && !a.bf16_io && bf16_attention_fits(seqs, a, true);
+  for (size_t i = 0; (all_bf16 || all_fp32) && i < seqs.size(); ++i) {
+    const size_t g = bf16_heads_per_batch(seqs[i].len, a.heads, dh, all_fp32);
     for (size_t h0 = 0; h0 < a.heads; h0 += g) jobs.push_back({i, h0, std::min(g, a.heads - h0)});
+  }
+  if (all_fp32) {
+    pool.parallel_for(jobs.size(), [&](size_t b, size_t e, size_t worker) {
+      for (size_t j = b; j < e; ++j) attention_fp32_heads(seqs[jobs[j].seq], s.offsets[jobs[j].seq], a, jobs[j].h0, jobs[j].g, s, worker);
+    });
+    return;
   }
   if (!all_bf16) {
     if (!a.bf16_io) {
