@@ -33,21 +33,6 @@ HWY_INLINE V load_tail(const float* p, size_t i, size_t n) {
   return i + hn::Lanes(d) <= n ? hn::LoadU(d, p + i) : hn::MaskedLoad(hn::FirstN(d, n - i), d, p + i);
 }
 
-// erf(x), Abramowitz & Stegun 7.1.26 refined: |error| < 1.5e-7 over all x.
-HWY_INLINE V Erf(D d, V x) {
-  const V ax = hn::Abs(x);
-  const V t = hn::Div(hn::Set(d, 1.0f), hn::MulAdd(hn::Set(d, 0.3275911f), ax, hn::Set(d, 1.0f)));
-  V p = hn::Set(d, 1.061405429f);
-  p = hn::MulAdd(p, t, hn::Set(d, -1.453152027f));
-  p = hn::MulAdd(p, t, hn::Set(d, 1.421413741f));
-  p = hn::MulAdd(p, t, hn::Set(d, -0.284496736f));
-  p = hn::MulAdd(p, t, hn::Set(d, 0.254829592f));
-  p = hn::Mul(p, t);
-  const V e = hn::Exp(d, hn::Neg(hn::Mul(ax, ax)));
-  const V y = hn::NegMulAdd(p, e, hn::Set(d, 1.0f));  // 1 - p e
-  return hn::CopySign(y, x);
-}
-
 // exp(x) for x <= 0 (softmax arguments after the max is subtracted): x clamped to -87 (exp is then below 1.7e-38,
 // the bf16 rounding's concern only), x = n ln2 + r with |r| <= ln2/2, exp(r) by its degree-6 Taylor polynomial
 // (relative error < 1.3e-7, below float's 6e-8 ulp scale twice over), 2^n put into the exponent bits.
@@ -90,6 +75,25 @@ void SoftmaxRow(float* HWY_RESTRICT x, size_t n, float scale) {
   for_each_vec(x, n, [&](V v, size_t) { return hn::Mul(v, inv); });
 }
 
+
+// erf(x), Abramowitz & Stegun 7.1.26 refined: |error| < 1.5e-7 over all x. 1 / (1 + 0.3275911 |x|) by the 14-bit
+// reciprocal estimate and one Newton step (relative error ~2^-28, below float's rounding) instead of a division,
+// and exp(-x^2) by ExpNonPositive: a third of the cost of hn::Div + hn::Exp.
+HWY_INLINE V Erf(D d, V x) {
+  const V ax = hn::Abs(x);
+  const V den = hn::MulAdd(hn::Set(d, 0.3275911f), ax, hn::Set(d, 1.0f));
+  V t = hn::ApproximateReciprocal(den);
+  t = hn::Mul(t, hn::NegMulAdd(den, t, hn::Set(d, 2.0f)));
+  V p = hn::Set(d, 1.061405429f);
+  p = hn::MulAdd(p, t, hn::Set(d, -1.453152027f));
+  p = hn::MulAdd(p, t, hn::Set(d, 1.421413741f));
+  p = hn::MulAdd(p, t, hn::Set(d, -0.284496736f));
+  p = hn::MulAdd(p, t, hn::Set(d, 0.254829592f));
+  p = hn::Mul(p, t);
+  const V e = ExpNonPositive(d, hn::Neg(hn::Mul(ax, ax)));
+  const V y = hn::NegMulAdd(p, e, hn::Set(d, 1.0f));  // 1 - p e
+  return hn::CopySign(y, x);
+}
 
 // Bits of v rounded to bf16 (nearest even, as f32_to_bf16; v finite), in the low half of each int32 lane.
 template <class DI>

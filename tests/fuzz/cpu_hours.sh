@@ -13,8 +13,8 @@ build=$1
 here=$(cd "$(dirname "$0")" && pwd)
 cpu="$build/fuzz-logs/cpu.tsv"
 if [ "${2:-}" = --sum ]; then
-  awk -F'\t' '{u[$1] += $2 + $3; n[$1]++; if ($4 != 0) c[$1]++}
-    END {for (t in u) printf "%-18s %6.2f CPU-h  %3d slices  %d non-zero exits\n", t, u[t] / 3600, n[t], c[t]}' "$cpu" | sort
+  awk -F'\t' '{u[$1] += $2 + $3; n[$1]++; if ($4 != 0 && $4 != 72) c[$1]++}
+    END {for (t in u) printf "%-18s %6.2f CPU-h  %3d slices  %d findings (non-zero exits other than 72, interrupted)\n", t, u[t] / 3600, n[t], c[t]}' "$cpu" | sort
   exit 0
 fi
 until_epoch=$(date -d "$2" +%s) || exit 2
@@ -27,24 +27,37 @@ python3 "$here/seed.py" "$build/fuzz-seeds" || exit 1
 mkdir -p "$build/fuzz-artifacts" "$build/fuzz-logs"
 idle=(nice -n 19)
 chrt --idle 0 true 2>/dev/null && idle=(chrt --idle 0 nice -n 19)
+# SIGTERM to this script (e.g. `pkill -TERM -f "cpu_hours.sh BUILD_DIR"`) ends the run early: each running fuzzer
+# gets SIGINT, and the CPU time of its cut slice is still recorded (exit 72 = interrupted).
 run_target() {
-  local t=$1 bin="$build/tests/fuzz/fuzz_$1" left
+  local t=$1 bin="$build/tests/fuzz/fuzz_$1" left stop=0 child=""
+  trap 'stop=1; [ -z "$child" ] || pkill -INT -P "$child"' TERM INT
   mkdir -p "$build/fuzz-corpus/$t" "$build/fuzz-seeds/$t" "$here/corpus/$t"
-  while left=$((until_epoch - $(date +%s))); [ "$left" -gt 30 ]; do
+  while left=$((until_epoch - $(date +%s))); [ "$left" -gt 30 ] && [ "$stop" = 0 ]; do
     [ "$left" -lt "$slice" ] || left=$slice
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} UBSAN_OPTIONS=print_stacktrace=1 \
-      /usr/bin/time -f "%U %S %x" -o "$build/fuzz-logs/$t.time" "${idle[@]}" "$bin" -max_total_time="$left" \
+    TMPDIR=$tmp ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} UBSAN_OPTIONS=print_stacktrace=1 \
+      /usr/bin/time -f "%U %S %x" -o "$build/fuzz-logs/$t.$BASHPID.time" "${idle[@]}" "$bin" -max_total_time="$left" \
       -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len="${max_len[$t]:-4096}" \
       -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$t-" \
-      "$build/fuzz-corpus/$t" "$build/fuzz-seeds/$t" "$here/corpus/$t" >> "$build/fuzz-logs/$t.long.log" 2>&1
-    read -r u s x < <(tail -1 "$build/fuzz-logs/$t.time")
+      "$build/fuzz-corpus/$t" "$build/fuzz-seeds/$t" "$here/corpus/$t" >> "$build/fuzz-logs/$t.long.log" 2>&1 &
+    child=$!
+    while kill -0 "$child" 2>/dev/null; do wait "$child"; done  # a trap interrupts wait: wait again
+    child=""
+    read -r u s x < <(tail -1 "$build/fuzz-logs/$t.$BASHPID.time")
+    rm -f "$build/fuzz-logs/$t.$BASHPID.time"
     printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$u" "$s" "$x" "$(date -u +%H:%M:%S)" >> "$cpu"
-    [ "$x" = 0 ] || sleep 5  # a finding: its input is in fuzz-artifacts/; go on with the next slice
+    [ "$x" = 0 ] || [ "$stop" = 1 ] || sleep 5  # a finding: its input is in fuzz-artifacts/; go on with the next slice
   done
 }
+# the harnesses write each input to files under $TMPDIR (the readers take paths): on tmpfs, not the disk's journal
+tmp=${TMPDIR:-/tmp}
+[ -n "${TMPDIR:-}" ] || { [ -d /dev/shm ] && [ -w /dev/shm ] && tmp=/dev/shm; }
+pids=()
 for t in "${targets[@]}"; do
   [ -x "$build/tests/fuzz/fuzz_$t" ] || { echo "not built: fuzz_$t" >&2; exit 1; }
   run_target "$t" &
+  pids+=($!)
 done
-wait
+trap 'kill -TERM "${pids[@]}" 2>/dev/null' TERM INT
+while [ -n "$(jobs -r)" ]; do wait; done
 "$0" "$build" --sum
