@@ -80,6 +80,30 @@ TEST(SimdKernels, SoftmaxBf16MatchesScalar) {
   }
 }
 
+// The softmax without its division (attention divides the context rows instead): exp_row's values over their sum
+// within 1e-6 of the scalar softmax; exp_bf16_row's bf16 exps over the returned sum within one bf16 unit (2^-8
+// relative) + 1e-9 of it, x left as it was, nothing written past n.
+TEST(SimdKernels, ExpRowsOverTheirSumAreTheSoftmax) {
+  for (size_t n : kLengths) {
+    for (float spread : {1.0f, 30.0f}) {
+      const auto x = random_row(n, spread, static_cast<unsigned>(n) + 3);
+      auto want = x, e = x;
+      softmax_row(want.data(), n, 0.17f);
+      const float sum = simd::exp_row(e.data(), n, 0.17f);
+      auto x2 = x;
+      std::vector<uint16_t> out(n + 1, 0xFFFF);
+      const float sum16 = simd::exp_bf16_row(x2.data(), n, 0.17f, out.data());
+      EXPECT_EQ(out[n], 0xFFFF) << "wrote past n = " << n;
+      EXPECT_EQ(x2, x) << "exp_bf16_row wrote to its input";
+      EXPECT_NEAR(sum, sum16, 1e-6f * sum);
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_NEAR(e[i] / sum, want[i], 1e-6f) << "n " << n << " i " << i;
+        ASSERT_LE(std::fabs(bf16_to_f32(out[i]) / sum16 - want[i]), want[i] / 256.0f + 1e-9f) << "n " << n << " i " << i;
+      }
+    }
+  }
+}
+
 TEST(SimdKernels, ActivationsMatchScalar) {
   for (Act act : {Act::None, Act::Gelu, Act::GeluTanh, Act::Relu, Act::Tanh, Act::Silu}) {
     for (size_t n : kLengths) {

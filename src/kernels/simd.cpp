@@ -102,32 +102,72 @@ HWY_INLINE hn::Vec<DI> RoundBf16(DI di, V v) {
   return hn::ShiftRight<16>(hn::Add(bits, hn::Add(hn::Set(di, 0x7FFF), hn::And(hn::ShiftRight<16>(bits), hn::Set(di, 1)))));
 }
 
-// softmax(scale * x) into out[0, n) as bf16 (nearest even); x is overwritten with the unnormalised exponentials.
-void SoftmaxBf16Row(float* HWY_RESTRICT x, size_t n, float scale, uint16_t* HWY_RESTRICT out) {
+// The largest of x[0, n) (-inf for n = 0).
+HWY_INLINE float RowMax(const float* HWY_RESTRICT x, size_t n) {
   const D d;
-  const hn::RebindToSigned<D> di;
-  const hn::Rebind<uint16_t, D> d16;
   const size_t N = hn::Lanes(d);
   V vmax = hn::Set(d, -HUGE_VALF);
   size_t i = 0;
   for (; i + N <= n; i += N) vmax = hn::Max(vmax, hn::LoadU(d, x + i));
   if (i < n) vmax = hn::Max(vmax, hn::IfThenElse(hn::FirstN(d, n - i), hn::MaskedLoad(hn::FirstN(d, n - i), d, x + i), vmax));
-  const V vs = hn::Set(d, scale);
-  const V shift = hn::Mul(hn::Set(d, hn::GetLane(hn::MaxOfLanes(d, vmax))), vs);
+  return hn::GetLane(hn::MaxOfLanes(d, vmax));
+}
+
+// x[i] = exp(scale * x[i] - scale * max x) in place; returns their sum.
+HWY_INLINE float ExpRowInPlace(float* HWY_RESTRICT x, size_t n, float scale) {
+  const D d;
+  const V vs = hn::Set(d, scale), shift = hn::Mul(hn::Set(d, RowMax(x, n)), vs);
   V vsum = hn::Zero(d);
   for_each_vec(x, n, [&](V v, size_t j) {
     const V e = hn::IfThenElseZero(hn::FirstN(d, n - j), ExpNonPositive(d, hn::MulSub(v, vs, shift)));
     vsum = hn::Add(vsum, e);
     return e;
   });
-  const V inv = hn::Set(d, 1.0f / hn::GetLane(hn::SumOfLanes(d, vsum)));
-  for (i = 0; i + N <= n; i += N) hn::StoreU(hn::DemoteTo(d16, RoundBf16(di, hn::Mul(hn::LoadU(d, x + i), inv))), d16, out + i);
+  return hn::GetLane(hn::SumOfLanes(d, vsum));
+}
+
+// softmax(scale * x) into out[0, n) as bf16 (nearest even); x is overwritten with the unnormalised exponentials.
+void SoftmaxBf16Row(float* HWY_RESTRICT x, size_t n, float scale, uint16_t* HWY_RESTRICT out) {
+  const D d;
+  const hn::RebindToSigned<D> di;
+  const hn::Rebind<uint16_t, D> d16;
+  const size_t N = hn::Lanes(d);
+  const V inv = hn::Set(d, 1.0f / ExpRowInPlace(x, n, scale));
+  size_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(hn::DemoteTo(d16, RoundBf16(di, hn::Mul(hn::LoadU(d, x + i), inv))), d16, out + i);
   if (i < n) {
     HWY_ALIGN uint16_t tail[HWY_MAX_BYTES / sizeof(float)];
     hn::Store(hn::DemoteTo(d16, RoundBf16(di, hn::Mul(hn::MaskedLoad(hn::FirstN(d, n - i), d, x + i), inv))), d16, tail);
     for (size_t j = 0; j < n - i; ++j) out[i + j] = tail[j];
   }
 }
+
+// out[i] = bf16(exp(scale * x[i] - scale * max x)) (nearest even), x read only; returns the f32 sum of the exps.
+float ExpBf16Row(const float* HWY_RESTRICT x, size_t n, float scale, uint16_t* HWY_RESTRICT out) {
+  const D d;
+  const hn::RebindToSigned<D> di;
+  const hn::Rebind<uint16_t, D> d16;
+  const size_t N = hn::Lanes(d);
+  const V vs = hn::Set(d, scale), shift = hn::Mul(hn::Set(d, RowMax(x, n)), vs);
+  V vsum = hn::Zero(d);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const V e = ExpNonPositive(d, hn::MulSub(hn::LoadU(d, x + i), vs, shift));
+    vsum = hn::Add(vsum, e);
+    hn::StoreU(hn::DemoteTo(d16, RoundBf16(di, e)), d16, out + i);
+  }
+  if (i < n) {
+    const auto m = hn::FirstN(d, n - i);
+    const V e = hn::IfThenElseZero(m, ExpNonPositive(d, hn::MulSub(hn::MaskedLoad(m, d, x + i), vs, shift)));
+    vsum = hn::Add(vsum, e);
+    HWY_ALIGN uint16_t tail[HWY_MAX_BYTES / sizeof(float)];
+    hn::Store(hn::DemoteTo(d16, RoundBf16(di, e)), d16, tail);
+    for (size_t j = 0; j < n - i; ++j) out[i + j] = tail[j];
+  }
+  return hn::GetLane(hn::SumOfLanes(d, vsum));
+}
+
+float ExpRow(float* HWY_RESTRICT x, size_t n, float scale) { return ExpRowInPlace(x, n, scale); }
 
 void BiasActRow(float* HWY_RESTRICT y, const float* HWY_RESTRICT bias, size_t n, int act) {
   const D d;
@@ -271,6 +311,8 @@ namespace rerank::kernels::simd {
 HWY_EXPORT(SoftmaxRow);
 HWY_EXPORT(BiasActRow);
 HWY_EXPORT(SoftmaxBf16Row);
+HWY_EXPORT(ExpBf16Row);
+HWY_EXPORT(ExpRow);
 HWY_EXPORT(ResidualLayerNormRow);
 HWY_EXPORT(QuantizeRowS8);
 HWY_EXPORT(DequantRow);
@@ -279,6 +321,10 @@ HWY_EXPORT(QuantizeRowU8);
 void softmax_row(float* x, size_t n, float scale) { HWY_DYNAMIC_DISPATCH(SoftmaxRow)(x, n, scale); }
 
 void softmax_bf16_row(float* x, size_t n, float scale, uint16_t* out) { HWY_DYNAMIC_DISPATCH(SoftmaxBf16Row)(x, n, scale, out); }
+
+float exp_bf16_row(const float* x, size_t n, float scale, uint16_t* out) { return HWY_DYNAMIC_DISPATCH(ExpBf16Row)(x, n, scale, out); }
+
+float exp_row(float* x, size_t n, float scale) { return HWY_DYNAMIC_DISPATCH(ExpRow)(x, n, scale); }
 
 void bias_act_row(float* y, const float* bias, size_t n, Act act) {
   if (act == Act::Tanh || act == Act::Silu) {

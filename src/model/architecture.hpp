@@ -42,6 +42,7 @@ struct Scratch {
   std::vector<kernels::MatmulCache> matmuls;  // per worker: oneDNN primitives
   std::vector<std::vector<uint16_t>> attn16;  // per worker: bf16 Q, K, V, P of one sequence
   std::vector<std::vector<float>> attn32;     // per worker: scores and context of one sequence
+  std::vector<std::vector<float>> inv_sum;    // per worker: 1 / the softmax sums of those rows
   std::vector<float> kv;                      // decoders: keys and values of shared prefixes, per layer
   std::vector<std::vector<float>> chunk;      // per worker: one row chunk's FFN intermediate (ffn_rows)
   std::vector<uint16_t> qkv16, ctx16;         // bf16 attention input / output (AttentionShape::bf16_io)

@@ -317,6 +317,7 @@ size_t prepare_batch(const std::vector<Sequence>& seqs, int vocab_size, int type
   s.lowp.resize(pool.size());
   s.attn16.resize(pool.size());
   s.attn32.resize(pool.size());
+  s.inv_sum.resize(pool.size());
   s.row_scale.resize(pool.size());
   s.row_zero.resize(pool.size());
   s.rows32.resize(pool.size());
@@ -424,6 +425,9 @@ void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a
     }
   }
   s.matmuls[worker].attention_scores(g, lp, dh, q16, k16, S);
+  // the softmax's exps in bf16 (unnormalised); each context row is divided by its sum instead (dh values, not lp)
+  auto& inv = s.inv_sum[worker];
+  inv.resize(g * len);
   for (size_t h = 0; h < g; ++h) {
     for (size_t r = 0; r < len; ++r) {
       uint16_t* prow = p16 + (h * lp + r) * lp;
@@ -431,14 +435,15 @@ void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a
       const size_t lo = a.window && r > a.window ? r - a.window : 0;
       const size_t hi = a.window ? std::min(len, r + a.window + 1) : len;
       std::fill(prow, prow + lo, uint16_t{0});
-      kernels::simd::softmax_bf16_row(S + (h * lp + r) * lp + lo, hi - lo, a.scale, prow + lo);
+      inv[h * len + r] = 1.0f / kernels::simd::exp_bf16_row(S + (h * lp + r) * lp + lo, hi - lo, a.scale, prow + lo);
       std::fill(prow + hi, prow + lp, uint16_t{0});
     }
   }
   s.matmuls[worker].attention_context(g, lp, dh, p16, v16, O);
   for (size_t r = 0; r < len; ++r) {
     for (size_t h = 0; h < g; ++h) {
-      const float* o = O + (h * lp + r) * dh;
+      float* o = O + (h * lp + r) * dh;
+      for (size_t d = 0; d < dh; ++d) o[d] *= inv[h * len + r];
       const size_t at = (off + r) * H + (h0 + h) * dh;
       if (a.bf16_io) {
         kernels::f32_to_bf16(o, &s.ctx16[at], dh);
@@ -473,19 +478,26 @@ void attention_fp32_heads(const Sequence& q, size_t off, const AttentionShape& a
     }
   }
   s.matmuls[worker].attention_scores(g, lp, dh, q32, k32, S);
+  // unnormalised exps in place; each context row is divided by its sum instead (dh values, not lp)
+  auto& inv = s.inv_sum[worker];
+  inv.resize(g * len);
   for (size_t h = 0; h < g; ++h) {
     for (size_t r = 0; r < lp; ++r) {
       float* row = S + (h * lp + r) * lp;
       const size_t lo = r < len && a.window && r > a.window ? r - a.window : 0;
       const size_t hi = r >= len ? 0 : a.window ? std::min(len, r + a.window + 1) : len;
-      if (hi > lo) kernels::simd::softmax_row(row + lo, hi - lo, a.scale);
+      if (hi > lo) inv[h * len + r] = 1.0f / kernels::simd::exp_row(row + lo, hi - lo, a.scale);
       std::fill(row, row + std::min(lo, hi), 0.0f);
       std::fill(row + std::max(lo, hi), row + lp, 0.0f);
     }
   }
   s.matmuls[worker].attention_context(g, lp, dh, S, v32, O);
   for (size_t r = 0; r < len; ++r) {
-    for (size_t h = 0; h < g; ++h) std::copy_n(O + (h * lp + r) * dh, dh, &s.ctx[(off + r) * H + (h0 + h) * dh]);
+    for (size_t h = 0; h < g; ++h) {
+      const float* o = O + (h * lp + r) * dh;
+      float* c = &s.ctx[(off + r) * H + (h0 + h) * dh];
+      for (size_t d = 0; d < dh; ++d) c[d] = o[d] * inv[h * len + r];
+    }
   }
 }
 
@@ -539,10 +551,11 @@ void first_token_head(const Sequence& seq, size_t off, size_t head, const Attent
     S[t] = acc;
   }
   std::fill(o, o + dh, 0.0f);
-  if (bf16) {  // as attention_bf16_heads: probabilities rounded to bf16
+  float inv = 1.0f;
+  if (bf16) {  // as attention_bf16_heads: exps rounded to bf16, the context divided by their sum
     auto& p16 = s.attn16[worker];
     p16.resize(nk);
-    kernels::simd::softmax_bf16_row(S, nk, a.scale, p16.data());
+    inv = 1.0f / kernels::simd::exp_bf16_row(S, nk, a.scale, p16.data());
     for (size_t t = 0; t < nk; ++t) S[t] = kernels::bf16_to_f32(p16[t]);
   } else {  // as attention() on bf16 values in a batch too long for the bf16 buffers: fp32 softmax
     kernels::simd::softmax_row(S, nk, a.scale);
@@ -551,6 +564,7 @@ void first_token_head(const Sequence& seq, size_t off, size_t head, const Attent
     const float p = S[t];
     for (size_t d = 0; d < dh; ++d) o[d] += p * value(k_at + H + t * ld + d);
   }
+  for (size_t d = 0; d < dh; ++d) o[d] *= inv;
 }
 
 }  // namespace
