@@ -30,21 +30,21 @@ chrt --idle 0 true 2>/dev/null && idle=(chrt --idle 0 nice -n 19)
 # SIGTERM to this script (e.g. `pkill -TERM -f "cpu_hours.sh BUILD_DIR"`) ends the run early: each running fuzzer
 # gets SIGINT, and the CPU time of its cut slice is still recorded (exit 72 = interrupted).
 run_target() {
-  local t=$1 bin="$build/tests/fuzz/fuzz_$1" left stop=0 child=""
+  local t=$1 bin="$build/tests/fuzz/fuzz_$1" left stop=0 child="" tf="$build/fuzz-logs/$1.$BASHPID.time"
   trap 'stop=1; [ -z "$child" ] || pkill -INT -P "$child"' TERM INT
   mkdir -p "$build/fuzz-corpus/$t" "$build/fuzz-seeds/$t" "$here/corpus/$t"
   while left=$((until_epoch - $(date +%s))); [ "$left" -gt 30 ] && [ "$stop" = 0 ]; do
     [ "$left" -lt "$slice" ] || left=$slice
     TMPDIR=$tmp ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} UBSAN_OPTIONS=print_stacktrace=1 \
-      /usr/bin/time -f "%U %S %x" -o "$build/fuzz-logs/$t.$BASHPID.time" "${idle[@]}" "$bin" -max_total_time="$left" \
+      /usr/bin/time -f "%U %S %x" -o "$tf" "${idle[@]}" "$bin" -max_total_time="$left" \
       -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len="${max_len[$t]:-4096}" \
       -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$t-" \
       "$build/fuzz-corpus/$t" "$build/fuzz-seeds/$t" "$here/corpus/$t" >> "$build/fuzz-logs/$t.long.log" 2>&1 &
     child=$!
     while kill -0 "$child" 2>/dev/null; do wait "$child"; done  # a trap interrupts wait: wait again
     child=""
-    read -r u s x < <(tail -1 "$build/fuzz-logs/$t.$BASHPID.time")
-    rm -f "$build/fuzz-logs/$t.$BASHPID.time"
+    read -r u s x < <(tail -1 "$tf")
+    rm -f "$tf"
     printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$u" "$s" "$x" "$(date -u +%H:%M:%S)" >> "$cpu"
     [ "$x" = 0 ] || [ "$stop" = 1 ] || sleep 5  # a finding: its input is in fuzz-artifacts/; go on with the next slice
   done
