@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 
 #include "rerank/pipeline.hpp"
 #include "rerank/rerank.hpp"
@@ -302,4 +303,34 @@ TEST(Dense, EmbedMissingBackfillsABm25OnlyCollectionAndResumes) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("\"first_stage\""), std::string::npos) << r.out;
   fs::remove_all(cli);
+}
+
+// `rerank index --precision auto` (the default) embeds in bf16 where the CPU computes it natively, else in fp32:
+// the default collection's dense scores equal a --precision fp32 collection's on a CPU without native bf16, and on
+// one with it differ (bf16 products) but stay within 0.02 of them (cosines of the tiny random bi-encoder; 0.999+ on
+// all-MiniLM-L6-v2, docs/PERFORMANCE.md).
+TEST(DenseSearch, IndexPrecisionAutoIsBf16OnlyWhereNative) {
+  std::map<std::string, std::map<std::string, double>> scores;
+  for (std::string precision : {"", "fp32"}) {
+    fs::path dir = temp_dir("auto-precision-" + precision);
+    auto r = test::run_cli("index --collection " + dir.string() + " --threads 1 --bi-encoder " + kBi.string() +
+                               (precision.empty() ? "" : " --precision " + precision) + " " +
+                               test::data("retrieval/corpus.jsonl").string(),
+                           "");
+    ASSERT_EQ(r.status, 0) << r.err;
+    auto c = Collection::open(dir);
+    BiEncoder be(Model::load(kBi), {.threads = 1, .batch_size = 32, .pool = nullptr});
+    for (const auto& h : c.search_dense(be.encode({"How do I reset my password?"})[0], 100)) scores[precision][h.doc_id] = h.score;
+    fs::remove_all(dir);
+  }
+  ASSERT_EQ(scores[""].size(), scores["fp32"].size());
+  double worst = 0.0;
+  for (const auto& [id, s] : scores["fp32"]) worst = std::max(worst, std::fabs(s - scores[""].at(id)));
+  std::printf("[ measured ] native bf16 %d: largest |score difference| auto vs fp32 = %.3g\n", has_native_bf16() ? 1 : 0, worst);
+  if (has_native_bf16()) {
+    EXPECT_GT(worst, 0.0) << "auto embedded in fp32 on a CPU with native bf16";
+    EXPECT_LT(worst, 0.02);
+  } else {
+    EXPECT_LT(worst, 1e-6) << "auto did not embed in fp32 on a CPU without native bf16";
+  }
 }

@@ -52,3 +52,21 @@ def ce(ce_dir):
 def bi(bi_dir):
     import rerank
     return rerank.SentenceTransformer(bi_dir, threads=2)
+
+
+def check_reranked_search(index, ce_dir: str) -> None:
+    """search(reranker=...) on a Collection or OpenSearchIndex holding the fixture corpus: top_n hits, each scored as
+    CrossEncoder.predict scores the pair (1e-5), sorted, and carrying its first-stage rank; with a CrossEncoder
+    object and with a model spec."""
+    import rerank
+    q = "How do I reset my password?"
+    first = index.search(q, k=8, top_n=8)
+    ce = rerank.CrossEncoder(ce_dir)
+    for reranker in (ce, ce_dir):  # a CrossEncoder object or a model spec
+        hits = index.search(q, k=8, reranker=reranker, top_n=4)
+        assert len(hits) == 4
+        scores = ce.predict([(q, h["text"]) for h in hits])
+        for h, s in zip(hits, scores):
+            assert h["score"] == pytest.approx(float(s), abs=1e-5)
+            assert h["first_stage_rank"] == next(f["rank"] for f in first if f["id"] == h["id"])
+        assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import rerank
-from conftest import DATA, read_jsonl
+from conftest import DATA, check_reranked_search, read_jsonl
 
 CORPUS = read_jsonl(DATA / "retrieval" / "corpus.jsonl")
 
@@ -161,17 +161,7 @@ def test_texts_get_ids_and_replace(fake):
 def test_search_with_a_reranker(fake, ce_dir):
     os_ = rerank.OpenSearchIndex(fake.url, "docs", create=True)
     os_.add(CORPUS)
-    q = "How do I reset my password?"
-    first = os_.search(q, k=8, top_n=8)
-    ce = rerank.CrossEncoder(ce_dir)
-    for reranker in (ce, ce_dir):  # a CrossEncoder object or a model spec
-        hits = os_.search(q, k=8, reranker=reranker, top_n=4)
-        assert len(hits) == 4
-        scores = ce.predict([(q, h["text"]) for h in hits])
-        for h, s in zip(hits, scores):
-            assert h["score"] == pytest.approx(float(s), abs=1e-5)
-            assert h["first_stage_rank"] == next(f["rank"] for f in first if f["id"] == h["id"])
-        assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    check_reranked_search(os_, ce_dir)
 
 
 def test_add_files_and_credentials(fake):

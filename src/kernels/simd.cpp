@@ -217,48 +217,50 @@ void ResidualLayerNormRow(float* HWY_RESTRICT x, const float* HWY_RESTRICT y, co
 
 // Symmetric int8 quantisation of one row, optionally smoothed per channel first (x[i] * inv_smooth[i]):
 // y = round(x' / scale) (nearest even, as std::nearbyint), scale = max|x'| / 127 (1 for an all-zero row).
-float QuantizeRowS8(const float* HWY_RESTRICT x, const float* HWY_RESTRICT inv_smooth, size_t n, int8_t* HWY_RESTRICT y) {
+// x[i, i + lanes) (masked past n) times inv_smooth's (when set): the int8 paths' smoothed row.
+HWY_INLINE V SmoothedLoad(const float* HWY_RESTRICT x, const float* HWY_RESTRICT inv_smooth, size_t i, size_t n) {
+  const V v = load_tail(x, i, n);
+  return inv_smooth ? hn::Mul(v, load_tail(inv_smooth, i, n)) : v;
+}
+
+// y[0, n) = q(i) for each vector start i (whole-number floats within T's range) as T: full vectors stored directly,
+// the tail through an aligned buffer so nothing past n is written.
+template <class T, class Q>
+HWY_INLINE void StoreAsInt(T* HWY_RESTRICT y, size_t n, Q q) {
   const D d;
   const hn::RebindToSigned<D> di;
-  const hn::Rebind<int8_t, D> d8;
+  const hn::Rebind<T, D> d8;
   const size_t N = hn::Lanes(d);
-  auto load = [&](size_t i) {
-    const V v = load_tail(x, i, n);
-    return inv_smooth ? hn::Mul(v, load_tail(inv_smooth, i, n)) : v;
-  };
+  size_t i = 0;
+  for (; i + N <= n; i += N) hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, q(i))), d8, y + i);
+  if (i < n) {
+    HWY_ALIGN T tail[HWY_MAX_BYTES / sizeof(float)];
+    hn::Store(hn::DemoteTo(d8, hn::ConvertTo(di, q(i))), d8, tail);
+    for (size_t j = 0; j < n - i; ++j) y[i + j] = tail[j];
+  }
+}
+
+float QuantizeRowS8(const float* HWY_RESTRICT x, const float* HWY_RESTRICT inv_smooth, size_t n, int8_t* HWY_RESTRICT y) {
+  const D d;
+  const size_t N = hn::Lanes(d);
   V vmax = hn::Zero(d);
-  for (size_t i = 0; i < n; i += N) vmax = hn::Max(vmax, hn::IfThenElseZero(hn::FirstN(d, n - i), hn::Abs(load(i))));
+  for (size_t i = 0; i < n; i += N) {
+    vmax = hn::Max(vmax, hn::IfThenElseZero(hn::FirstN(d, n - i), hn::Abs(SmoothedLoad(x, inv_smooth, i, n))));
+  }
   const float mx = hn::GetLane(hn::MaxOfLanes(d, vmax));
   const float scale = mx > 0.0f ? mx / 127.0f : 1.0f;
   const V inv = hn::Set(d, 1.0f / scale), lim = hn::Set(d, 127.0f);
-  size_t i = 0;
-  for (; i + N <= n; i += N) {
-    const V q = hn::Clamp(hn::Round(hn::Mul(load(i), inv)), hn::Neg(lim), lim);
-    hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, y + i);
-  }
-  if (i < n) {
-    HWY_ALIGN int8_t tail[HWY_MAX_BYTES / sizeof(float)];
-    const V q = hn::Clamp(hn::Round(hn::Mul(load(i), inv)), hn::Neg(lim), lim);
-    hn::Store(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, tail);
-    for (size_t j = 0; j < n - i; ++j) y[i + j] = tail[j];
-  }
+  StoreAsInt(y, n, [&](size_t i) { return hn::Clamp(hn::Round(hn::Mul(SmoothedLoad(x, inv_smooth, i, n), inv)), hn::Neg(lim), lim); });
   return scale;
 }
 
-// Asymmetric uint8 quantisation of one row, smoothed first when inv_smooth is set (see kernels::quantize_row_u8).
 float QuantizeRowU8(const float* HWY_RESTRICT x, const float* HWY_RESTRICT inv_smooth, size_t n, uint8_t* HWY_RESTRICT y,
                     int32_t* zero) {
   const D d;
-  const hn::RebindToSigned<D> di;
-  const hn::Rebind<uint8_t, D> d8;
   const size_t N = hn::Lanes(d);
-  auto load = [&](size_t i) {
-    const V v = load_tail(x, i, n);
-    return inv_smooth ? hn::Mul(v, load_tail(inv_smooth, i, n)) : v;
-  };
   V vlo = hn::Zero(d), vhi = hn::Zero(d);
   for (size_t i = 0; i < n; i += N) {  // masked-off lanes load as 0, which the 0-based range includes anyway
-    const V v = load(i);
+    const V v = SmoothedLoad(x, inv_smooth, i, n);
     vlo = hn::Min(vlo, v);
     vhi = hn::Max(vhi, v);
   }
@@ -267,17 +269,9 @@ float QuantizeRowU8(const float* HWY_RESTRICT x, const float* HWY_RESTRICT inv_s
   const float invs = 1.0f / scale;
   const float z = std::nearbyint(-lo * invs);
   const V inv = hn::Set(d, invs), vz = hn::Set(d, z), top = hn::Set(d, 255.0f);
-  size_t i = 0;
-  for (; i + N <= n; i += N) {
-    const V q = hn::Clamp(hn::Add(hn::Round(hn::Mul(load(i), inv)), vz), hn::Zero(d), top);
-    hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, y + i);
-  }
-  if (i < n) {
-    HWY_ALIGN uint8_t tail[HWY_MAX_BYTES / sizeof(float)];
-    const V q = hn::Clamp(hn::Add(hn::Round(hn::Mul(load(i), inv)), vz), hn::Zero(d), top);
-    hn::Store(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, tail);
-    for (size_t j = 0; j < n - i; ++j) y[i + j] = tail[j];
-  }
+  StoreAsInt(y, n, [&](size_t i) {
+    return hn::Clamp(hn::Add(hn::Round(hn::Mul(SmoothedLoad(x, inv_smooth, i, n), inv)), vz), hn::Zero(d), top);
+  });
   *zero = static_cast<int32_t>(z);
   return scale;
 }

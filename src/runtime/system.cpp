@@ -29,11 +29,14 @@ std::string cpu_features() {
   return s.empty() ? "baseline x86-64" : s;
 }
 
+bool has_native_bf16() { return kernels::has_avx512_bf16(); }  // every AMX-BF16 CPU has AVX512-BF16 too
+
 std::string kernel_description() {
   std::string core = openblas_get_corename();
-  return "fp32 gemm: openblas sgemm (" + core + "); bf16/int8 gemm: oneDNN brgemm; row kernels: highway " +
-         kernels::simd::target_name() + "; bf16 convert: " + (kernels::has_avx512_bf16() ? "avx512_bf16" : "scalar") +
-         "; attention: packed variable-length, fp32";
+  return "gemm: oneDNN brgemm on prepacked weights (fp32, bf16, int8; OpenBLAS sgemm (" + core +
+         ") for fp32 models over the packing cap and decoders); row kernels: highway " + kernels::simd::target_name() +
+         "; bf16 convert: " + (kernels::has_avx512_bf16() ? "avx512_bf16" : "scalar") +
+         "; attention: packed variable-length, batched over heads (oneDNN)";
 }
 
 }  // namespace rerank
