@@ -31,6 +31,25 @@ std::vector<float> random_row(size_t n, float spread, unsigned seed) {
   return v;
 }
 
+// Sequences of the given lengths back to back over `ids` (all 0; ids.size() = the total), and an attention shape.
+std::vector<rerank::model::Sequence> sequences_of(const std::vector<size_t>& lens, std::vector<int32_t>& ids) {
+  size_t T = 0;
+  for (size_t l : lens) T += l;
+  ids.assign(T, 0);
+  std::vector<rerank::model::Sequence> seqs;
+  for (size_t i = 0, at = 0; i < lens.size(); at += lens[i++]) seqs.push_back({ids.data() + at, ids.data() + at, lens[i]});
+  return seqs;
+}
+
+rerank::model::AttentionShape attention_shape(size_t H, size_t heads, float scale) {
+  rerank::model::AttentionShape a;
+  a.hidden = H;
+  a.heads = heads;
+  a.qkv_stride = 3 * H;
+  a.scale = scale;
+  return a;
+}
+
 // Lengths that exercise full vectors, tails and single elements.
 const size_t kLengths[] = {1, 3, 15, 16, 17, 31, 33, 128, 338, 384, 1536};
 
@@ -388,20 +407,14 @@ TEST(Attention, Bf16PackedBatchAndFirstToken) {
   using rerank::model::Sequence;
   const size_t H = 64, heads = 4, ld = 3 * H;
   const std::vector<size_t> lens = {37, 1, 16, 50};
-  size_t T = 0;
-  for (size_t l : lens) T += l;
+  std::vector<int32_t> ids;
+  const std::vector<Sequence> all = sequences_of(lens, ids);
+  const size_t T = ids.size();
   auto vals = random_row(T * ld, 1.0f, 21);
   std::vector<uint16_t> qkv16(T * ld);
   f32_to_bf16_scalar(vals.data(), qkv16.data(), qkv16.size());
-  std::vector<int32_t> ids(T, 0);
-  std::vector<Sequence> all;
-  for (size_t i = 0, at = 0; i < lens.size(); at += lens[i++]) all.push_back({ids.data() + at, ids.data() + at, lens[i]});
   rerank::ThreadPool pool(2);
-  rerank::model::AttentionShape a;
-  a.hidden = H;
-  a.heads = heads;
-  a.qkv_stride = ld;
-  a.scale = 0.25f;
+  rerank::model::AttentionShape a = attention_shape(H, heads, 0.25f);
   a.bf16_io = true;
   // context rows of `seqs` (rows [first, first + their tokens) of qkv16) with bf16 in and out
   auto run16 = [&](const std::vector<Sequence>& seqs, size_t first, rerank::model::Scratch& s) {
@@ -468,18 +481,12 @@ TEST(Attention, Fp32PathsMatchScalarReference) {
   const size_t H = 64, heads = 4, ld = 3 * H, dh = H / heads;
   for (const auto& [lens, window] : std::vector<std::pair<std::vector<size_t>, size_t>>{
            {{37, 1, 16, 50, 300}, 0}, {{37, 1, 16, 50}, 8}, {{37, 300, 5}, 8}}) {
-    size_t T = 0;
-    for (size_t l : lens) T += l;
+    std::vector<int32_t> ids;
+    const std::vector<Sequence> seqs = sequences_of(lens, ids);
+    const size_t T = ids.size();
     const auto vals = random_row(T * ld, 1.0f, 7 + static_cast<unsigned>(window + lens.size()));
-    std::vector<int32_t> ids(T, 0);
-    std::vector<Sequence> seqs;
-    for (size_t i = 0, at = 0; i < lens.size(); at += lens[i++]) seqs.push_back({ids.data() + at, ids.data() + at, lens[i]});
     rerank::ThreadPool pool(2);
-    rerank::model::AttentionShape a;
-    a.hidden = H;
-    a.heads = heads;
-    a.qkv_stride = ld;
-    a.scale = 0.25f;
+    rerank::model::AttentionShape a = attention_shape(H, heads, 0.25f);
     a.window = window;
     rerank::model::Scratch s;
     rerank::model::prepare_batch(seqs, 1, 0, 1 << 20, s, pool);

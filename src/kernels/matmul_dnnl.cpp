@@ -296,24 +296,23 @@ std::array<memory::desc, 3> attention_descs(int kind, size_t heads, size_t len, 
 }
 }  // namespace
 
+void MatmulCache::attention_product(int kind, bool f32, size_t heads, size_t len, size_t d, const void* a, const void* b,
+                                    float* c) {
+  const auto ds = attention_descs(kind, heads, len, d, f32 ? dt::f32 : dt::bf16);
+  batched_matmul(impl_->attn, impl_->stream, kind + (f32 ? 2 : 0), heads, len, d, ds[0], ds[1], ds[2], a, b, c);
+}
+
 void MatmulCache::attention_scores(size_t heads, size_t len, size_t d, const uint16_t* q, const uint16_t* k, float* scores) {
-  const auto ds = attention_descs(0, heads, len, d, dt::bf16);
-  batched_matmul(impl_->attn, impl_->stream, 0, heads, len, d, ds[0], ds[1], ds[2], q, k, scores);
+  attention_product(0, false, heads, len, d, q, k, scores);
 }
-
 void MatmulCache::attention_context(size_t heads, size_t len, size_t d, const uint16_t* p, const uint16_t* v, float* ctx) {
-  const auto ds = attention_descs(1, heads, len, d, dt::bf16);
-  batched_matmul(impl_->attn, impl_->stream, 1, heads, len, d, ds[0], ds[1], ds[2], p, v, ctx);
+  attention_product(1, false, heads, len, d, p, v, ctx);
 }
-
 void MatmulCache::attention_scores(size_t heads, size_t len, size_t d, const float* q, const float* k, float* scores) {
-  const auto ds = attention_descs(0, heads, len, d, dt::f32);
-  batched_matmul(impl_->attn, impl_->stream, 2, heads, len, d, ds[0], ds[1], ds[2], q, k, scores);
+  attention_product(0, true, heads, len, d, q, k, scores);
 }
-
 void MatmulCache::attention_context(size_t heads, size_t len, size_t d, const float* p, const float* v, float* ctx) {
-  const auto ds = attention_descs(1, heads, len, d, dt::f32);
-  batched_matmul(impl_->attn, impl_->stream, 3, heads, len, d, ds[0], ds[1], ds[2], p, v, ctx);
+  attention_product(1, true, heads, len, d, p, v, ctx);
 }
 
 }  // namespace rerank::kernels

@@ -87,6 +87,8 @@ class MatmulCache {
   void attention_context(size_t heads, size_t len, size_t d, const float* p, const float* v, float* ctx);
 
  private:
+  /// kind 0: scores = a b^T, 1: ctx = a b; f32 or bf16 inputs, f32 out (the primitive cached per kind, type, shape).
+  void attention_product(int kind, bool f32, size_t heads, size_t len, size_t d, const void* a, const void* b, float* c);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
