@@ -36,11 +36,14 @@ nodes=$(curl -sf "$n2/_cat/nodes?h=name" | tr -d " " | sort | tr '\n' ' ')
 [ "$nodes" = "node-1 node-2 " ] || fail "_cat/nodes through node 2: '$nodes'"
 
 os=(--opensearch "$n1" --index fixture)
-out=$("$cli" index --to opensearch "${os[@]}" --shards 2 --replicas 1 --batch-size 10 --bi-encoder "$bi" --threads 1 "$data/corpus.jsonl")
+# fp32 embeddings, as Python's OpenSearchIndex and Collection make by default (the CLI's `--precision auto` would take
+# bf16 on a CPU with native bf16: dense scores ~1e-4 apart, over the Python comparison's tolerance)
+exact=(--precision fp32)
+out=$("$cli" index --to opensearch "${os[@]}" --shards 2 --replicas 1 --batch-size 10 --bi-encoder "$bi" "${exact[@]}" --threads 1 "$data/corpus.jsonl")
 echo "$out"
 grep -q "indexed 36 new, 0 replaced, 0 already present" <<< "$out" || fail "first load: $out"
 grep -q ": 36 documents" <<< "$out" || fail "count after the first load: $out"
-out=$("$cli" index --to opensearch "${os[@]}" --batch-size 10 --bi-encoder "$bi" --threads 1 "$data/corpus.jsonl")
+out=$("$cli" index --to opensearch "${os[@]}" --batch-size 10 --bi-encoder "$bi" "${exact[@]}" --threads 1 "$data/corpus.jsonl")
 grep -q "indexed 0 new, 0 replaced, 36 already present" <<< "$out" || fail "second load did not skip: $out"
 health=$(curl -sf "$n1/_cluster/health/fixture?wait_for_status=green&timeout=60s")
 grep -q '"status":"green"' <<< "$health" || fail "index not green: $health"
@@ -48,7 +51,7 @@ curl -sf "$n1/_cat/shards/fixture?h=prirep,node" | sort > "$work/shards"
 [ "$(awk '{print $2}' "$work/shards" | sort -u | tr '\n' ' ')" = "node-1 node-2 " ] || fail "shards not on both nodes: $(cat "$work/shards")"
 echo "indexed (2 shards x 2 copies on both nodes): $(elapsed) s"
 
-"$cli" index -c "$work/coll" --no-chunking --bi-encoder "$bi" --threads 1 "$data/corpus.jsonl" > /dev/null
+"$cli" index -c "$work/coll" --no-chunking --bi-encoder "$bi" "${exact[@]}" --threads 1 "$data/corpus.jsonl" > /dev/null
 
 # compare A.json B.json TOL KEY [set]: list KEY of both has the same ids in the same order with scores within TOL,
 # except that items whose scores tie (within TOL) may come in either order; "set": only the same ids
