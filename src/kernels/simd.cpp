@@ -53,27 +53,6 @@ HWY_INLINE V ExpNonPositive(D d, V x) {
   return hn::Mul(p, hn::BitCast(d, e));
 }
 
-void SoftmaxRow(float* HWY_RESTRICT x, size_t n, float scale) {
-  const D d;
-  const V vs = hn::Set(d, scale);
-  V vmax = hn::Set(d, -HUGE_VALF);
-  for_each_vec(x, n, [&](V v, size_t i) {
-    v = hn::Mul(v, vs);
-    const auto m = hn::FirstN(d, n - i);
-    vmax = hn::Max(vmax, hn::IfThenElse(m, v, hn::Set(d, -HUGE_VALF)));
-    return v;
-  });
-  const V mx = hn::Set(d, hn::GetLane(hn::MaxOfLanes(d, vmax)));
-  V vsum = hn::Zero(d);
-  for_each_vec(x, n, [&](V v, size_t i) {
-    const auto m = hn::FirstN(d, n - i);
-    const V e = hn::IfThenElseZero(m, ExpNonPositive(d, hn::Sub(v, mx)));
-    vsum = hn::Add(vsum, e);
-    return e;
-  });
-  const V inv = hn::Set(d, 1.0f / hn::GetLane(hn::SumOfLanes(d, vsum)));
-  for_each_vec(x, n, [&](V v, size_t) { return hn::Mul(v, inv); });
-}
 
 
 // erf(x), Abramowitz & Stegun 7.1.26 refined: |error| < 1.5e-7 over all x. 1 / (1 + 0.3275911 |x|) by the 14-bit
@@ -114,7 +93,7 @@ HWY_INLINE float RowMax(const float* HWY_RESTRICT x, size_t n) {
 }
 
 // x[i] = exp(scale * x[i] - scale * max x) in place; returns their sum.
-HWY_INLINE float ExpRowInPlace(float* HWY_RESTRICT x, size_t n, float scale) {
+float ExpRow(float* HWY_RESTRICT x, size_t n, float scale) {
   const D d;
   const V vs = hn::Set(d, scale), shift = hn::Mul(hn::Set(d, RowMax(x, n)), vs);
   V vsum = hn::Zero(d);
@@ -126,21 +105,6 @@ HWY_INLINE float ExpRowInPlace(float* HWY_RESTRICT x, size_t n, float scale) {
   return hn::GetLane(hn::SumOfLanes(d, vsum));
 }
 
-// softmax(scale * x) into out[0, n) as bf16 (nearest even); x is overwritten with the unnormalised exponentials.
-void SoftmaxBf16Row(float* HWY_RESTRICT x, size_t n, float scale, uint16_t* HWY_RESTRICT out) {
-  const D d;
-  const hn::RebindToSigned<D> di;
-  const hn::Rebind<uint16_t, D> d16;
-  const size_t N = hn::Lanes(d);
-  const V inv = hn::Set(d, 1.0f / ExpRowInPlace(x, n, scale));
-  size_t i = 0;
-  for (; i + N <= n; i += N) hn::StoreU(hn::DemoteTo(d16, RoundBf16(di, hn::Mul(hn::LoadU(d, x + i), inv))), d16, out + i);
-  if (i < n) {
-    HWY_ALIGN uint16_t tail[HWY_MAX_BYTES / sizeof(float)];
-    hn::Store(hn::DemoteTo(d16, RoundBf16(di, hn::Mul(hn::MaskedLoad(hn::FirstN(d, n - i), d, x + i), inv))), d16, tail);
-    for (size_t j = 0; j < n - i; ++j) out[i + j] = tail[j];
-  }
-}
 
 // out[i] = bf16(exp(scale * x[i] - scale * max x)) (nearest even), x read only; returns the f32 sum of the exps.
 float ExpBf16Row(const float* HWY_RESTRICT x, size_t n, float scale, uint16_t* HWY_RESTRICT out) {
@@ -167,7 +131,11 @@ float ExpBf16Row(const float* HWY_RESTRICT x, size_t n, float scale, uint16_t* H
   return hn::GetLane(hn::SumOfLanes(d, vsum));
 }
 
-float ExpRow(float* HWY_RESTRICT x, size_t n, float scale) { return ExpRowInPlace(x, n, scale); }
+// softmax(scale * x) in place: the exps, then times 1 / their sum.
+void SoftmaxRow(float* HWY_RESTRICT x, size_t n, float scale) {
+  const V inv = hn::Set(D(), 1.0f / ExpRow(x, n, scale));
+  for_each_vec(x, n, [&](V v, size_t) { return hn::Mul(v, inv); });
+}
 
 void BiasActRow(float* HWY_RESTRICT y, const float* HWY_RESTRICT bias, size_t n, int act) {
   const D d;
@@ -215,8 +183,6 @@ void ResidualLayerNormRow(float* HWY_RESTRICT x, const float* HWY_RESTRICT y, co
   });
 }
 
-// Symmetric int8 quantisation of one row, optionally smoothed per channel first (x[i] * inv_smooth[i]):
-// y = round(x' / scale) (nearest even, as std::nearbyint), scale = max|x'| / 127 (1 for an all-zero row).
 // x[i, i + lanes) (masked past n) times inv_smooth's (when set): the int8 paths' smoothed row.
 HWY_INLINE V SmoothedLoad(const float* HWY_RESTRICT x, const float* HWY_RESTRICT inv_smooth, size_t i, size_t n) {
   const V v = load_tail(x, i, n);
@@ -240,6 +206,8 @@ HWY_INLINE void StoreAsInt(T* HWY_RESTRICT y, size_t n, Q q) {
   }
 }
 
+// Symmetric int8 quantisation of one row, optionally smoothed per channel first (x[i] * inv_smooth[i]):
+// y = round(x' / scale) (nearest even, as std::nearbyint), scale = max|x'| / 127 (1 for an all-zero row).
 float QuantizeRowS8(const float* HWY_RESTRICT x, const float* HWY_RESTRICT inv_smooth, size_t n, int8_t* HWY_RESTRICT y) {
   const D d;
   const size_t N = hn::Lanes(d);
@@ -304,7 +272,6 @@ namespace rerank::kernels::simd {
 
 HWY_EXPORT(SoftmaxRow);
 HWY_EXPORT(BiasActRow);
-HWY_EXPORT(SoftmaxBf16Row);
 HWY_EXPORT(ExpBf16Row);
 HWY_EXPORT(ExpRow);
 HWY_EXPORT(ResidualLayerNormRow);
@@ -313,8 +280,6 @@ HWY_EXPORT(DequantRow);
 HWY_EXPORT(QuantizeRowU8);
 
 void softmax_row(float* x, size_t n, float scale) { HWY_DYNAMIC_DISPATCH(SoftmaxRow)(x, n, scale); }
-
-void softmax_bf16_row(float* x, size_t n, float scale, uint16_t* out) { HWY_DYNAMIC_DISPATCH(SoftmaxBf16Row)(x, n, scale, out); }
 
 float exp_bf16_row(const float* x, size_t n, float scale, uint16_t* out) { return HWY_DYNAMIC_DISPATCH(ExpBf16Row)(x, n, scale, out); }
 

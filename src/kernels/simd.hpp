@@ -10,9 +10,6 @@
 namespace rerank::kernels::simd {
 
 void softmax_row(float* x, size_t n, float scale);
-/// The bf16 attention's softmax: out[i] = bf16(softmax(scale * x)[i]) (nearest even, as f32_to_bf16), with exp
-/// computed for non-positive arguments only (relative error < 1.3e-7); x is overwritten (scratch).
-void softmax_bf16_row(float* x, size_t n, float scale, uint16_t* out);
 /// A softmax without its division, for attention that divides the n-times shorter context row instead:
 /// out[i] = bf16(exp(scale * (x[i] - max x))) (nearest even; x is only read); returns the f32 sum of the exps, so
 /// softmax(scale * x)[i] ~ out[i] / sum (within one bf16 unit).

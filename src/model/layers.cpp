@@ -378,12 +378,19 @@ void attention_fp32(const std::vector<Sequence>& seqs, const AttentionShape& a, 
   });
 }
 
+// The keys [lo, hi) query row r of a sequence of len tokens sees: all of them without a window.
+std::pair<size_t, size_t> visible_keys(const AttentionShape& a, size_t r, size_t len) {
+  if (!a.window) return {0, len};
+  return {r > a.window ? r - a.window : 0, std::min(len, r + a.window + 1)};
+}
+
 // Longest sequence whose sliding-window attention the bf16 path computes in full (masked).
 constexpr size_t bf16_max_masked_length(size_t window) { return 8 * window; }
 
-// Heads of one sequence processed together in bf16: as many as keep their buffers in L2 (at least one), 0 when
-// not even one head fits kBf16Budget. Bigger groups stream the scores through memory three times (softmax passes).
-size_t bf16_heads_per_batch(size_t len, size_t nh, size_t dh, bool fp32 = false) {
+// Heads of one sequence processed together by the batched path (bf16, or fp32 when `fp32`): as many as keep their
+// buffers in L2 (at least one), 0 when not even one head fits kBf16Budget. Bigger groups stream the scores through
+// memory twice (the softmax's max and exp passes).
+size_t heads_per_batch(size_t len, size_t nh, size_t dh, bool fp32 = false) {
   const size_t lp = (len + 15) / 16 * 16;
   // bf16: f32 scores + bf16 probabilities, bf16 Q K V + f32 context; fp32: f32 scores (probabilities in place), f32
   // Q K V and context
@@ -432,8 +439,7 @@ void attention_bf16_heads(const Sequence& q, size_t off, const AttentionShape& a
     for (size_t r = 0; r < len; ++r) {
       uint16_t* prow = p16 + (h * lp + r) * lp;
       // keys [lo, hi) are visible (all of them without a window); the others, padding included, get probability 0
-      const size_t lo = a.window && r > a.window ? r - a.window : 0;
-      const size_t hi = a.window ? std::min(len, r + a.window + 1) : len;
+      const auto [lo, hi] = visible_keys(a, r, len);
       std::fill(prow, prow + lo, uint16_t{0});
       inv[h * len + r] = 1.0f / kernels::simd::exp_bf16_row(S + (h * lp + r) * lp + lo, hi - lo, a.scale, prow + lo);
       std::fill(prow + hi, prow + lp, uint16_t{0});
@@ -484,8 +490,7 @@ void attention_fp32_heads(const Sequence& q, size_t off, const AttentionShape& a
   for (size_t h = 0; h < g; ++h) {
     for (size_t r = 0; r < lp; ++r) {
       float* row = S + (h * lp + r) * lp;
-      const size_t lo = r < len && a.window && r > a.window ? r - a.window : 0;
-      const size_t hi = r >= len ? 0 : a.window ? std::min(len, r + a.window + 1) : len;
+      const auto [lo, hi] = r < len ? visible_keys(a, r, len) : std::pair<size_t, size_t>{0, 0};
       if (hi > lo) inv[h * len + r] = 1.0f / kernels::simd::exp_row(row + lo, hi - lo, a.scale);
       std::fill(row, row + std::min(lo, hi), 0.0f);
       std::fill(row + std::max(lo, hi), row + lp, 0.0f);
@@ -501,13 +506,13 @@ void attention_fp32_heads(const Sequence& q, size_t off, const AttentionShape& a
   }
 }
 
-// Whether attention() takes its bf16 path for the batch: every sequence has a batch of heads within the budget and
-// none is too long for a masked window. A sliding window computes all scores and masks the invisible ones: cheaper
-// than the banded fp32 path while the band is a good part of the row (on longer sequences only the band is computed,
-// in fp32). Windows, the exact mode and sequences too long for even one head's bf16 buffers take the fp32 path.
-bool bf16_attention_fits(const std::vector<Sequence>& seqs, const AttentionShape& a, bool fp32 = false) {
+// Whether attention() takes its batched bf16 path (batched fp32 when `fp32`) for the batch: every sequence has a
+// group of heads within the budget and none is too long for a masked window. A sliding window computes all scores and
+// masks the invisible ones: cheaper than the banded path while the band is a good part of the row (on longer
+// sequences only the band is computed, OpenBLAS fp32), as are sequences too long for even one head's buffers.
+bool batched_attention_fits(const std::vector<Sequence>& seqs, const AttentionShape& a, bool fp32 = false) {
   for (const Sequence& q : seqs) {
-    if (bf16_heads_per_batch(q.len, a.heads, a.hidden / a.heads, fp32) == 0) return false;
+    if (heads_per_batch(q.len, a.heads, a.hidden / a.heads, fp32) == 0) return false;
     if (a.window && q.len > bf16_max_masked_length(a.window)) return false;
   }
   return true;
@@ -572,7 +577,7 @@ void first_token_head(const Sequence& seq, size_t off, size_t head, const Attent
 void attention_first_token(const std::vector<Sequence>& seqs, const AttentionShape& a, bool bf16, const float* q,
                            const uint16_t* q16, size_t k_col, Scratch& s, ThreadPool& pool) {
   const size_t H = a.hidden, nh = a.heads, dh = H / nh;
-  const bool bf16_path = bf16 && bf16_attention_fits(seqs, a);
+  const bool bf16_path = bf16 && batched_attention_fits(seqs, a);
   pool.parallel_for(seqs.size() * nh, [&](size_t b, size_t e, size_t worker) {
     std::vector<float> o(dh);
     for (size_t job = b; job < e; ++job) {
@@ -595,11 +600,11 @@ void attention(const std::vector<Sequence>& seqs, const AttentionShape& a, bool 
     size_t seq, h0, g;
   };
   std::vector<Job> jobs;
-  const bool all_bf16 = bf16 && bf16_attention_fits(seqs, a);
+  const bool all_bf16 = bf16 && batched_attention_fits(seqs, a);
   // f32 values (no bf16 path): batched fp32 products where every sequence fits, else OpenBLAS per block of rows
-  const bool all_fp32 = !all_bf16 && !a.bf16_io && bf16_attention_fits(seqs, a, true);
+  const bool all_fp32 = !all_bf16 && !a.bf16_io && batched_attention_fits(seqs, a, true);
   for (size_t i = 0; (all_bf16 || all_fp32) && i < seqs.size(); ++i) {
-    const size_t g = bf16_heads_per_batch(seqs[i].len, a.heads, dh, all_fp32);
+    const size_t g = heads_per_batch(seqs[i].len, a.heads, dh, all_fp32);
     for (size_t h0 = 0; h0 < a.heads; h0 += g) jobs.push_back({i, h0, std::min(g, a.heads - h0)});
   }
   if (all_fp32) {
