@@ -5,9 +5,11 @@
 # all threads) is appended to BUILD_DIR/fuzz-logs/cpu.tsv ("target<TAB>user_s<TAB>sys_s<TAB>exit<TAB>end time").
 # Corpora as tests/fuzz/run.sh (BUILD_DIR/fuzz-corpus/NAME grows); a crash ends that slice with its input in
 # BUILD_DIR/fuzz-artifacts/ and the next slice goes on. `cpu_hours.sh BUILD_DIR --sum` prints the CPU hours per
-# target so far.
+# target so far. With FUZZ_GOAL_CPU_H=H a target stops once cpu.tsv holds H CPU-hours for it (counted across runs),
+# so the others get its core.
 #
 #   tests/fuzz/cpu_hours.sh build-fuzz 08:30 [SLICE=600] [TARGET...]   (make fuzz-build first)
+#   FUZZ_GOAL_CPU_H=1 tests/fuzz/cpu_hours.sh build-fuzz 20:30 900
 set -uo pipefail
 build=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,11 +31,17 @@ idle=(nice -n 19)
 chrt --idle 0 true 2>/dev/null && idle=(chrt --idle 0 nice -n 19)
 # SIGTERM to this script (e.g. `pkill -TERM -f "cpu_hours.sh BUILD_DIR"`) ends the run early: each running fuzzer
 # gets SIGINT, and the CPU time of its cut slice is still recorded (exit 72 = interrupted).
+cpu_hours_of() {  # CPU-hours cpu.tsv holds for target $1
+  awk -F'\t' -v t="$1" '$1 == t {s += $2 + $3} END {printf "%.4f", s / 3600}' "$cpu" 2>/dev/null || echo 0
+}
+goal_reached() {
+  [ -n "${FUZZ_GOAL_CPU_H:-}" ] && awk -v h="$(cpu_hours_of "$1")" -v g="$FUZZ_GOAL_CPU_H" 'BEGIN {exit !(h >= g)}'
+}
 run_target() {
   local t=$1 bin="$build/tests/fuzz/fuzz_$1" left stop=0 child="" tf="$build/fuzz-logs/$1.$BASHPID.time"
   trap 'stop=1; [ -z "$child" ] || pkill -INT -P "$child"' TERM INT
   mkdir -p "$build/fuzz-corpus/$t" "$build/fuzz-seeds/$t" "$here/corpus/$t"
-  while left=$((until_epoch - $(date +%s))); [ "$left" -gt 30 ] && [ "$stop" = 0 ]; do
+  while left=$((until_epoch - $(date +%s))); [ "$left" -gt 30 ] && [ "$stop" = 0 ] && ! goal_reached "$t"; do
     [ "$left" -lt "$slice" ] || left=$slice
     TMPDIR=$tmp ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} UBSAN_OPTIONS=print_stacktrace=1 \
       /usr/bin/time -f "%U %S %x" -o "$tf" "${idle[@]}" "$bin" -max_total_time="$left" \
