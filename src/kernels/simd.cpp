@@ -5,6 +5,7 @@
 #include <hwy/highway.h>
 #include <hwy/contrib/math/math-inl.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/simd.hpp"
@@ -74,11 +75,34 @@ HWY_INLINE V Erf(D d, V x) {
   return hn::CopySign(y, x);
 }
 
-// Bits of v rounded to bf16 (nearest even, as f32_to_bf16; v finite), in the low half of each int32 lane.
+// erf(x) for outputs rounded to bf16 (relative step 2^-8) anyway: Abramowitz & Stegun 7.1.28,
+// 1 - 1 / (1 + a1|x| + ... + a6|x|^6)^16, |error| <= 3e-7, half of Erf's operations (no exp). |x| is clamped to 5
+// (erf(5) = 1 - 2e-12) so the 16th power stays finite.
+HWY_INLINE V ErfForBf16(D d, V x) {
+  const V ax = hn::Min(hn::Abs(x), hn::Set(d, 5.0f));
+  V p = hn::Set(d, 0.0000430638f);
+  p = hn::MulAdd(p, ax, hn::Set(d, 0.0002765672f));
+  p = hn::MulAdd(p, ax, hn::Set(d, 0.0001520143f));
+  p = hn::MulAdd(p, ax, hn::Set(d, 0.0092705272f));
+  p = hn::MulAdd(p, ax, hn::Set(d, 0.0422820123f));
+  p = hn::MulAdd(p, ax, hn::Set(d, 0.0705230784f));
+  p = hn::MulAdd(p, ax, hn::Set(d, 1.0f));
+  p = hn::Mul(p, p);
+  p = hn::Mul(p, p);
+  p = hn::Mul(p, p);
+  p = hn::Mul(p, p);
+  V t = hn::ApproximateReciprocal(p);
+  t = hn::Mul(t, hn::NegMulAdd(p, t, hn::Set(d, 2.0f)));
+  return hn::CopySign(hn::Sub(hn::Set(d, 1.0f), t), x);
+}
+
+// Bits of v rounded to bf16 (nearest even, as f32_to_bf16; v finite), in the low half of each int32 lane (upper half
+// zero, negative v included, so DemoteTo's saturation to uint16 keeps them).
 template <class DI>
 HWY_INLINE hn::Vec<DI> RoundBf16(DI di, V v) {
   const auto bits = hn::BitCast(di, v);
-  return hn::ShiftRight<16>(hn::Add(bits, hn::Add(hn::Set(di, 0x7FFF), hn::And(hn::ShiftRight<16>(bits), hn::Set(di, 1)))));
+  const auto rounded = hn::Add(bits, hn::Add(hn::Set(di, 0x7FFF), hn::And(hn::ShiftRight<16>(bits), hn::Set(di, 1))));
+  return hn::And(hn::ShiftRight<16>(rounded), hn::Set(di, 0xFFFF));
 }
 
 // The largest of x[0, n) (-inf for n = 0).
@@ -137,24 +161,30 @@ void SoftmaxRow(float* HWY_RESTRICT x, size_t n, float scale) {
   for_each_vec(x, n, [&](V v, size_t) { return hn::Mul(v, inv); });
 }
 
+// act(v) for the activations vectorised_act() names; v itself for the others (None). `for_bf16`: the result is
+// rounded to bf16 next (Gelu then takes ErfForBf16).
+HWY_INLINE V Activate(D d, V v, Act act, bool for_bf16 = false) {
+  switch (act) {
+    case Act::Gelu: {
+      const V u = hn::Mul(v, hn::Set(d, 0.70710678118654752f));
+      return hn::Mul(hn::Mul(hn::Set(d, 0.5f), v), hn::Add(hn::Set(d, 1.0f), for_bf16 ? ErfForBf16(d, u) : Erf(d, u)));
+    }
+    case Act::GeluTanh: {
+      const V inner = hn::Mul(hn::Set(d, 0.7978845608028654f), hn::MulAdd(hn::Mul(hn::Set(d, 0.044715f), v), hn::Mul(v, v), v));
+      return hn::Mul(hn::Mul(hn::Set(d, 0.5f), v), hn::Add(hn::Set(d, 1.0f), hn::Tanh(d, inner)));
+    }
+    case Act::Relu:
+      return hn::Max(v, hn::Zero(d));
+    default:
+      return v;
+  }
+}
+
 void BiasActRow(float* HWY_RESTRICT y, const float* HWY_RESTRICT bias, size_t n, int act) {
   const D d;
-  const V half = hn::Set(d, 0.5f), one = hn::Set(d, 1.0f), rsqrt2 = hn::Set(d, 0.70710678118654752f);
-  const V c0 = hn::Set(d, 0.7978845608028654f), c1 = hn::Set(d, 0.044715f);
   for_each_vec(y, n, [&](V v, size_t i) {
     if (bias) v = hn::Add(v, load_tail(bias, i, n));
-    switch (static_cast<Act>(act)) {
-      case Act::Gelu:
-        return hn::Mul(hn::Mul(half, v), hn::Add(one, Erf(d, hn::Mul(v, rsqrt2))));
-      case Act::GeluTanh: {
-        const V inner = hn::Mul(c0, hn::MulAdd(hn::Mul(c1, v), hn::Mul(v, v), v));
-        return hn::Mul(hn::Mul(half, v), hn::Add(one, hn::Tanh(d, inner)));
-      }
-      case Act::Relu:
-        return hn::Max(v, hn::Zero(d));
-      default:
-        return v;
-    }
+    return Activate(d, v, static_cast<Act>(act));
   });
 }
 
@@ -246,21 +276,68 @@ float QuantizeRowU8(const float* HWY_RESTRICT x, const float* HWY_RESTRICT inv_s
 
 // y[i] = float(acc[i] - zero * colsum[i]) * row_scale * col_scale[i] (+ bias[i]); colsum may be null (zero point 0);
 // y may alias acc (in place).
-void DequantRow(const int32_t* acc, float row_scale, int32_t zero, const int32_t* HWY_RESTRICT colsum,
-                const float* HWY_RESTRICT col_scale, const float* HWY_RESTRICT bias, size_t n, float* y) {
+// simd::int8_epilogue_row with the activation and the output type fixed, the struct's fields in locals (y may alias
+// acc, so nothing behind a pointer is assumed unchanged by a store) and the outlier values read once.
+template <Act kAct, bool kBf16>
+HWY_NOINLINE void Int8EpilogueLoop(const int32_t* acc, const simd::Int8Epilogue& e, size_t n, float* y,
+                                   uint16_t* HWY_RESTRICT y16) {
   const D d;
   const hn::RebindToSigned<D> di;
+  const hn::Rebind<uint16_t, D> d16;
   const size_t N = hn::Lanes(d);
-  const V rs = hn::Set(d, row_scale);
-  const auto vz = hn::Set(di, zero);
+  const V rs = hn::Set(d, e.row_scale);
+  const auto vz = hn::Set(di, e.zero);
+  const int32_t* colsum = e.colsum;
+  const float *col_scale = e.col_scale, *bias = e.bias, *ow = e.outlier_w;
+  constexpr size_t kLocal = 16;
+  const size_t no = e.n_outliers, nl = std::min(no, kLocal);
+  float ox[kLocal];
+  for (size_t j = 0; j < nl; ++j) ox[j] = e.x[e.outliers[j]];
   for (size_t i = 0; i < n; i += N) {
     const auto m = hn::FirstN(d, n - i);
     const auto mi = hn::FirstN(di, n - i);
     auto a = hn::MaskedLoad(mi, di, acc + i);
     if (colsum) a = hn::Sub(a, hn::Mul(vz, hn::MaskedLoad(mi, di, colsum + i)));
     V v = hn::Mul(hn::ConvertTo(d, a), hn::Mul(rs, hn::MaskedLoad(m, d, col_scale + i)));
+    for (size_t j = 0; j < nl; ++j) v = hn::MulAdd(hn::Set(d, ox[j]), hn::MaskedLoad(m, d, ow + j * n + i), v);
+    for (size_t j = nl; j < no; ++j) v = hn::MulAdd(hn::Set(d, e.x[e.outliers[j]]), hn::MaskedLoad(m, d, ow + j * n + i), v);
     if (bias) v = hn::Add(v, hn::MaskedLoad(m, d, bias + i));
-    hn::BlendedStore(v, m, d, y + i);
+    v = Activate(d, v, kAct, kBf16);
+    if constexpr (!kBf16) {
+      hn::BlendedStore(v, m, d, y + i);
+    } else {
+      const auto h = hn::DemoteTo(d16, RoundBf16(di, v));
+      if (i + N <= n) {
+        hn::StoreU(h, d16, y16 + i);
+      } else {
+        HWY_ALIGN uint16_t tail[HWY_MAX_BYTES / sizeof(float)];
+        hn::Store(h, d16, tail);
+        for (size_t j = 0; j < n - i; ++j) y16[i + j] = tail[j];
+      }
+    }
+  }
+}
+
+template <bool kBf16>
+HWY_INLINE void Int8EpilogueAct(const int32_t* acc, const simd::Int8Epilogue& e, size_t n, float* y, uint16_t* y16) {
+  switch (e.act) {
+    case Act::Gelu:
+      return Int8EpilogueLoop<Act::Gelu, kBf16>(acc, e, n, y, y16);
+    case Act::GeluTanh:
+      return Int8EpilogueLoop<Act::GeluTanh, kBf16>(acc, e, n, y, y16);
+    case Act::Relu:
+      return Int8EpilogueLoop<Act::Relu, kBf16>(acc, e, n, y, y16);
+    default:
+      return Int8EpilogueLoop<Act::None, kBf16>(acc, e, n, y, y16);
+  }
+}
+
+// simd::int8_epilogue_row. acc and y may alias (each vector is loaded before it is stored).
+void Int8EpilogueRow(const int32_t* acc, const simd::Int8Epilogue& e, size_t n, float* y, uint16_t* y16) {
+  if (y16) {
+    Int8EpilogueAct<true>(acc, e, n, y, y16);
+  } else {
+    Int8EpilogueAct<false>(acc, e, n, y, y16);
   }
 }
 
@@ -276,7 +353,7 @@ HWY_EXPORT(ExpBf16Row);
 HWY_EXPORT(ExpRow);
 HWY_EXPORT(ResidualLayerNormRow);
 HWY_EXPORT(QuantizeRowS8);
-HWY_EXPORT(DequantRow);
+HWY_EXPORT(Int8EpilogueRow);
 HWY_EXPORT(QuantizeRowU8);
 
 void softmax_row(float* x, size_t n, float scale) { HWY_DYNAMIC_DISPATCH(SoftmaxRow)(x, n, scale); }
@@ -286,7 +363,7 @@ float exp_bf16_row(const float* x, size_t n, float scale, uint16_t* out) { retur
 float exp_row(float* x, size_t n, float scale) { return HWY_DYNAMIC_DISPATCH(ExpRow)(x, n, scale); }
 
 void bias_act_row(float* y, const float* bias, size_t n, Act act) {
-  if (act == Act::Tanh || act == Act::Silu) {
+  if (!vectorised_act(act)) {
     kernels::bias_act_row(y, bias, n, act);
     return;
   }
@@ -303,7 +380,7 @@ float quantize_row_s8(const float* x, const float* inv_smooth, size_t n, int8_t*
 }
 
 void dequant_row(const int32_t* acc, float row_scale, const float* col_scale, const float* bias, size_t n, float* y) {
-  HWY_DYNAMIC_DISPATCH(DequantRow)(acc, row_scale, 0, nullptr, col_scale, bias, n, y);
+  dequant_row_zp(acc, row_scale, 0, nullptr, col_scale, bias, n, y);
 }
 
 float quantize_row_u8(const float* x, const float* inv_smooth, size_t n, uint8_t* y, int32_t* zero) {
@@ -312,8 +389,20 @@ float quantize_row_u8(const float* x, const float* inv_smooth, size_t n, uint8_t
 
 void dequant_row_zp(const int32_t* acc, float row_scale, int32_t zero, const int32_t* colsum, const float* col_scale,
                     const float* bias, size_t n, float* y) {
-  HWY_DYNAMIC_DISPATCH(DequantRow)(acc, row_scale, zero, colsum, col_scale, bias, n, y);
+  Int8Epilogue e;
+  e.row_scale = row_scale;
+  e.zero = zero;
+  e.colsum = colsum;
+  e.col_scale = col_scale;
+  e.bias = bias;
+  HWY_DYNAMIC_DISPATCH(Int8EpilogueRow)(acc, e, n, y, nullptr);
 }
+
+void int8_epilogue_row(const int32_t* acc, const Int8Epilogue& e, size_t n, float* y, uint16_t* y16) {
+  HWY_DYNAMIC_DISPATCH(Int8EpilogueRow)(acc, e, n, y, y16);
+}
+
+bool vectorised_act(Act act) { return act == Act::None || act == Act::Gelu || act == Act::GeluTanh || act == Act::Relu; }
 
 const char* target_name() {
   int64_t t = hwy::SupportedTargets() & HWY_TARGETS;  // compiled and supported; lower bits are better targets

@@ -34,6 +34,25 @@ float quantize_row_u8(const float* x, const float* inv_smooth, size_t n, uint8_t
 /// the sum of the int8 weights of output i (bias may be null); y may alias acc.
 void dequant_row_zp(const int32_t* acc, float row_scale, int32_t zero, const int32_t* colsum, const float* col_scale,
                     const float* bias, size_t n, float* y);
+/// The int8 products' epilogue of one row of n outputs, in one pass: v = (acc - zero * colsum) * row_scale *
+/// col_scale (colsum null: symmetric input), + x[outliers[j]] * outlier_w[j * n + .] for each outlier channel j (the
+/// exact f32 part, LLM.int8()-style), + bias, then act; into f32 `y` (may alias acc) or, when `y16` is set, bf16
+/// (nearest even). act must be vectorised_act().
+struct Int8Epilogue {
+  float row_scale = 1.0f;
+  int32_t zero = 0;
+  const int32_t* colsum = nullptr;
+  const float* col_scale = nullptr;
+  const float* bias = nullptr;           // may be null
+  const float* x = nullptr;              // the unquantised input row (read at the outlier channels only)
+  const int* outliers = nullptr;         // n_outliers input channels
+  size_t n_outliers = 0;
+  const float* outlier_w = nullptr;      // [n_outliers, n]
+  Act act = Act::None;
+};
+void int8_epilogue_row(const int32_t* acc, const Int8Epilogue& e, size_t n, float* y, uint16_t* y16);
+/// Activations the SIMD kernels compute themselves (bias_act_row falls back to the scalar reference for the others).
+bool vectorised_act(Act act);
 /// The Highway target chosen on this CPU, e.g. "AVX3_SPR".
 const char* target_name();
 

@@ -45,6 +45,7 @@ struct Scratch {
   std::vector<std::vector<float>> inv_sum;    // per worker: 1 / the softmax sums of those rows
   std::vector<float> kv;                      // decoders: keys and values of shared prefixes, per layer
   std::vector<std::vector<float>> chunk;      // per worker: one row chunk's FFN intermediate (ffn_rows)
+  std::vector<std::vector<uint16_t>> chunk16;  // per worker: that intermediate in bf16 (int8 first product)
   std::vector<uint16_t> qkv16, ctx16;         // bf16 attention input / output (AttentionShape::bf16_io)
   /// Calibration (fp32 runs only): per registered linear (slot), the max |input| per input channel seen so far.
   std::vector<std::vector<float>>* calib = nullptr;

@@ -98,11 +98,13 @@ void WeightLoader::check_no_layer(const std::string& probe, int num_layers) cons
 
 namespace {
 
-// INT8: y[m, n] = x[m, k] W^T (+ bias) for one chunk of rows on one worker: each row quantised (s8 symmetric, or u8
-// asymmetric when l.u8) after the smoothing, the int8 product, dequantised per row (zero-point corrected for u8),
-// then the outlier channels' exact f32 contribution. The input is f32 `x` or, when x is null, bf16 `x16`.
+// INT8: act(x[m, k] W^T + bias) for one chunk of rows on one worker: each row quantised (s8 symmetric, or u8
+// asymmetric when l.u8) after the smoothing, the int8 product into `acc` ([m, n] int32), then per row in one pass
+// (simd::int8_epilogue_row) dequantised (zero-point corrected for u8), the outlier channels' exact f32 contribution,
+// bias and act, into f32 `y` (which may be acc's memory) or, when y16 is set, bf16 `y16`. The input is f32 `x` or,
+// when x is null, bf16 `x16`. act must be simd::vectorised_act.
 void int8_chunk(const float* x, const uint16_t* x16, size_t m, const Linear& l, const kernels::PackedLinear& packed,
-                const float* bias, float* y, Scratch& s, size_t worker) {
+                const float* bias, kernels::Act act, int32_t* acc, float* y, uint16_t* y16, Scratch& s, size_t worker) {
   const size_t k = static_cast<size_t>(l.in), n = static_cast<size_t>(l.out);
   if (!x) {
     auto& wide = s.rows32[worker];
@@ -120,17 +122,24 @@ void int8_chunk(const float* x, const uint16_t* x16, size_t m, const Linear& l, 
     scale[r] = l.u8 ? kernels::simd::quantize_row_u8(x + r * k, packed.inv_smooth(), k, buf.data() + r * k, &zero[r])
                     : kernels::simd::quantize_row_s8(x + r * k, packed.inv_smooth(), k, reinterpret_cast<int8_t*>(buf.data()) + r * k);
   }
-  auto* acc = reinterpret_cast<int32_t*>(y);
   if (l.u8) {
     s.matmuls[worker].run_u8(packed, buf.data(), m, acc);
   } else {
     s.matmuls[worker].run_s8(packed, reinterpret_cast<const int8_t*>(buf.data()), m, acc);
   }
-  const bool outl = !packed.outliers().empty();
+  kernels::simd::Int8Epilogue e;
+  e.colsum = l.u8 ? packed.col_sum() : nullptr;
+  e.col_scale = packed.col_scale();
+  e.bias = bias;
+  e.outliers = packed.outliers().data();
+  e.n_outliers = packed.outliers().size();
+  e.outlier_w = packed.outlier_w();
+  e.act = act;
   for (size_t r = 0; r < m; ++r) {
-    kernels::simd::dequant_row_zp(acc + r * n, scale[r], zero[r], l.u8 ? packed.col_sum() : nullptr, packed.col_scale(), bias, n,
-                                  y + r * n);
-    if (outl) packed.add_outliers(x + r * k, y + r * n);
+    e.row_scale = scale[r];
+    e.zero = zero[r];
+    e.x = x + r * k;
+    kernels::simd::int8_epilogue_row(acc + r * n, e, n, y ? y + r * n : nullptr, y16 ? y16 + r * n : nullptr);
   }
 }
 
@@ -150,7 +159,7 @@ void gemm_chunk(const float* x, size_t m, const Linear& l, const kernels::Packed
     kernels::f32_to_bf16(x, x16, m * k);
     s.matmuls[worker].run(*packed, x16, m, y);
   } else {
-    int8_chunk(x, nullptr, m, l, *packed, nullptr, y, s, worker);
+    int8_chunk(x, nullptr, m, l, *packed, nullptr, kernels::Act::None, reinterpret_cast<int32_t*>(y), y, nullptr, s, worker);
   }
 }
 
@@ -232,12 +241,13 @@ void linear_rows_int8(const float* x, const uint16_t* x16, size_t rows, const Li
         for (size_t c = b; c < e; c += kRowChunk) {
           const size_t m = std::min(kRowChunk, e - c);
           float* out = y ? y + c * n : nullptr;
+          int32_t* a = reinterpret_cast<int32_t*>(out);  // f32 output: dequantised in place
           if (!out) {
             acc.resize(std::max(acc.size(), m * n));
-            out = acc.data();
+            a = reinterpret_cast<int32_t*>(acc.data());
           }
-          int8_chunk(x ? x + c * k : nullptr, x16 ? x16 + c * k : nullptr, m, l, packed, l.b, out, s, worker);
-          if (y16) kernels::f32_to_bf16(out, y16 + c * n, m * n);
+          int8_chunk(x ? x + c * k : nullptr, x16 ? x16 + c * k : nullptr, m, l, packed, l.b, kernels::Act::None, a, out,
+                     y16 ? y16 + c * n : nullptr, s, worker);
           if (epilogue) {
             for (size_t r = c; r < c + m; ++r) epilogue(r);
           }
@@ -267,6 +277,15 @@ void ffn_rows(const float* x, size_t rows, const Linear& l1, const kernels::Pack
             kernels::f32_to_bf16(x + c * k, x16, m * k);
             s.matmuls[worker].run_fused(*p1, x16, m, mid16, true, l1.b, act);
             s.matmuls[worker].run(*p2, mid16, m, y + c * n);
+          } else if (p1 && p1->precision() == Precision::INT8 && p2 && p2->precision() == Precision::BF16 &&
+                     kernels::simd::vectorised_act(act)) {
+            // int8 first product: dequantisation, outliers, bias, act and the bf16 rounding for the second one in a
+            // single pass per row (simd::int8_epilogue_row)
+            auto& mid16 = s.chunk16[worker];
+            mid16.resize(std::max(mid16.size(), m * I));
+            int8_chunk(x + c * k, nullptr, m, l1, *p1, l1.b, act, reinterpret_cast<int32_t*>(mid.data()), nullptr, mid16.data(), s,
+                       worker);
+            s.matmuls[worker].run(*p2, mid16.data(), m, y + c * n);
           } else if (p1 && p1->precision() == Precision::BF16) {  // int8 mode with a bf16 first product
             auto& buf = s.lowp[worker];
             buf.resize(m * k * 2);
@@ -322,6 +341,7 @@ size_t prepare_batch(const std::vector<Sequence>& seqs, int vocab_size, int type
   s.row_zero.resize(pool.size());
   s.rows32.resize(pool.size());
   s.chunk.resize(pool.size());
+  s.chunk16.resize(pool.size());
   while (s.matmuls.size() < pool.size()) s.matmuls.emplace_back();
   return s.offsets.back();
 }
