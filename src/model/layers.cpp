@@ -266,9 +266,9 @@ void ffn_rows(const float* x, size_t rows, const Linear& l1, const kernels::Pack
       rows,
       [&](size_t b, size_t e, size_t worker) {
         auto& mid = s.chunk[worker];
-        mid.resize(kRowChunk * I);
-        for (size_t c = b; c < e; c += kRowChunk) {
-          const size_t m = std::min(kRowChunk, e - c);
+        mid.resize(kFfnRowChunk * I);
+        for (size_t c = b; c < e; c += kFfnRowChunk) {
+          const size_t m = std::min(kFfnRowChunk, e - c);
           if (bf16) {
             auto& buf = s.lowp[worker];
             buf.resize(m * k * 2);

@@ -70,9 +70,13 @@ void linear_rows(const float* x, size_t rows, const Linear& l, const kernels::Pa
 
 /// Rows per product inside a worker's share of linear_rows / ffn_rows: a chunk's output and its epilogue stay in L2.
 constexpr size_t kRowChunk = 128;
+/// ffn_rows' chunk: both products' weights and the chunk's intermediate compete for L2 there; at 64 rows the int8
+/// up-projection of all-MiniLM-L6-v2 ran at 490-530 GFLOP/s per thread instead of 350-385 at 128 (oneDNN verbose
+/// times; bf16 unchanged; 32 and 48 slower again).
+constexpr size_t kFfnRowChunk = 64;
 
 /// The feed-forward block: y[rows] = act(x W1^T + b1) W2^T, then epilogue(r) per row (b2, residual and norm are the
-/// epilogue's). Per worker and chunk of kRowChunk rows, so the [rows, intermediate] activations never exist whole.
+/// epilogue's). Per worker and chunk of kFfnRowChunk rows, so the [rows, intermediate] activations never exist whole.
 /// fp32: OpenBLAS + the SIMD activation; bf16: bias + activation fused into the first oneDNN product, whose output
 /// stays bf16 as the second one's input (the exact path rounds it to bf16 there too); int8: as linear_rows.
 void ffn_rows(const float* x, size_t rows, const Linear& l1, const kernels::PackedLinear* p1, kernels::Act act,
