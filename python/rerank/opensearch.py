@@ -24,6 +24,8 @@ class OpenSearchIndex:
 
     ``bi_encoder``: embeds documents on ``add`` and queries on dense/hybrid ``search``; by default dense search
     uses the embedder the index's mapping records. Results are per document (OpenSearch holds no passages).
+    ``precision`` is the bi-encoder's for documents and queries: fp32 by default (as ``rerank search`` embeds
+    queries); ``rerank index`` defaults to bf16 on CPUs that compute it natively, ``precision="bf16"`` here.
 
     Errors: rerank.InputError (also ValueError) for a malformed URL or index name; rerank.RemoteError (also
     ConnectionError) naming the URL, the HTTP status and OpenSearch's error type and reason (a missing index:
