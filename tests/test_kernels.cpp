@@ -341,7 +341,9 @@ TEST(Int8Matmul, FusedEpilogueMatchesTheStepsOneByOne) {
             const float w16 = rerank::kernels::bf16_to_f32(want16[i]), g16 = rerank::kernels::bf16_to_f32(got16[i]);
             ASSERT_NEAR(g16, w16, std::fabs(w16) / 128.0f + 1e-30f) << "bf16, n " << n << " i " << i;
           }
-          if (n > 15 && act != Act::Relu) EXPECT_TRUE(negative) << "the case must hold negative outputs";
+          if (n > 15 && act != Act::Relu) {
+            EXPECT_TRUE(negative) << "the case must hold negative outputs";
+          }
         }
       }
     }
