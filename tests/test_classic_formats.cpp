@@ -191,6 +191,10 @@ TEST_F(Classic, QidDocidQrelsAndNumericQueryIds) {
   EXPECT_NE(e.find("line 2"), std::string::npos) << e;
   e = error_of<rerank::InputError>([&] { ev::read_queries(write("q.jsonl", "{\"_id\": \"01\", \"text\": \"a\"}\n{\"_id\": \"1\", \"text\": \"b\"}\n")); });
   EXPECT_NE(e.find("appears twice"), std::string::npos) << e;
+  // an empty id (the fuzzer's queries finding, 2026-12-03: it was read as a query no qrels line can name)
+  e = error_of<rerank::InputError>([&] { ev::read_queries(write("e.jsonl", "{\"_id\": \"q1\", \"text\": \"a\"}\n{\"id\": \"\", \"text\": \"b\"}\n")); });
+  EXPECT_NE(e.find("line 2"), std::string::npos) << e;
+  EXPECT_NE(e.find("empty query id"), std::string::npos) << e;
   EXPECT_EQ(ev::query_id_key("007"), "7");
   EXPECT_EQ(ev::query_id_key("000"), "0");
   EXPECT_EQ(ev::query_id_key("0a"), "0a");

@@ -58,7 +58,9 @@ std::vector<Query> read_beir(const std::filesystem::path& path, const std::vecto
     auto text = j.find("text");
     if (id == j.end() || !(id->is_string() || id->is_number_integer())) fail(path, ln, "missing string field \"_id\"");
     if (text == j.end() || !text->is_string()) fail(path, ln, "missing string field \"text\"");
-    out.push_back({id->is_string() ? id->get<std::string>() : std::to_string(id->get<long long>()), text->get<std::string>()});
+    std::string qid = id->is_string() ? id->get<std::string>() : std::to_string(id->get<long long>());
+    if (qid.empty()) fail(path, ln, "empty query id (\"_id\": \"\"): qrels and runs could not name this query");
+    out.push_back({std::move(qid), text->get<std::string>()});
   }
   return out;
 }
