@@ -6,7 +6,8 @@
 # Corpora as tests/fuzz/run.sh (BUILD_DIR/fuzz-corpus/NAME grows); a crash ends that slice with its input in
 # BUILD_DIR/fuzz-artifacts/ and the next slice goes on. `cpu_hours.sh BUILD_DIR --sum` prints the CPU hours per
 # target so far. With FUZZ_GOAL_CPU_H=H a target stops once cpu.tsv holds H CPU-hours for it (counted across runs),
-# so the others get its core.
+# so the others get its core. Hours of earlier sessions, whose build trees are gone, are carried in
+# tests/fuzz/cpu-hours-earlier.tsv (same columns, committed): --sum and the goal count them too.
 #
 #   tests/fuzz/cpu_hours.sh build-fuzz 08:30 [SLICE=600] [TARGET...]   (make fuzz-build first)
 #   FUZZ_GOAL_CPU_H=1 tests/fuzz/cpu_hours.sh build-fuzz 20:30 900
@@ -14,9 +15,11 @@ set -uo pipefail
 build=$1
 here=$(cd "$(dirname "$0")" && pwd)
 cpu="$build/fuzz-logs/cpu.tsv"
+earlier="$here/cpu-hours-earlier.tsv"
+ledgers() { cat "$earlier" "$cpu" 2>/dev/null; }  # every slice counted so far, earlier sessions first
 if [ "${2:-}" = --sum ]; then
   awk -F'\t' '{u[$1] += $2 + $3; n[$1]++; if ($4 != 0 && $4 != 72) c[$1]++}
-    END {for (t in u) printf "%-18s %6.2f CPU-h  %3d slices  %d findings (non-zero exits other than 72, interrupted)\n", t, u[t] / 3600, n[t], c[t]}' "$cpu" | sort
+    END {for (t in u) printf "%-18s %6.2f CPU-h  %3d slices  %d findings (non-zero exits other than 72, interrupted)\n", t, u[t] / 3600, n[t], c[t]}' < <(ledgers) | sort
   exit 0
 fi
 until_epoch=$(date -d "$2" +%s) || exit 2
@@ -32,7 +35,7 @@ chrt --idle 0 true 2>/dev/null && idle=(chrt --idle 0 nice -n 19)
 # SIGTERM to this script (e.g. `pkill -TERM -f "cpu_hours.sh BUILD_DIR"`) ends the run early: each running fuzzer
 # gets SIGINT, and the CPU time of its cut slice is still recorded (exit 72 = interrupted).
 cpu_hours_of() {  # CPU-hours cpu.tsv holds for target $1
-  awk -F'\t' -v t="$1" '$1 == t {s += $2 + $3} END {printf "%.4f", s / 3600}' "$cpu" 2>/dev/null || echo 0
+  ledgers | awk -F'\t' -v t="$1" '$1 == t {s += $2 + $3} END {printf "%.4f", s / 3600}'
 }
 goal_reached() {
   [ -n "${FUZZ_GOAL_CPU_H:-}" ] && awk -v h="$(cpu_hours_of "$1")" -v g="$FUZZ_GOAL_CPU_H" 'BEGIN {exit !(h >= g)}'
