@@ -216,7 +216,11 @@ TEST(ArchGolden, LongInputBoundedScratch) {
 // the order of sums, per precision (fp32 within 1e-5, measured ~1e-7; bf16 / int8 within 2e-3 of the largest logit,
 // at least 1: a bf16 probability or context value may round the other way). Batches of different lengths, with a
 // 1-token sequence, and a 1-token batch; BERT, RoBERTa, XLM-R, ELECTRA and ModernBERT with cls pooling. Heads on
-// the mean (ModernBERT's mean pooling) and bi-encoders ignore the flag.
+// the mean (ModernBERT's mean pooling) and bi-encoders ignore the flag. INT8 differs on purpose for the BERT family:
+// the shortcut's Q and FFN up are bf16 (one row per sequence, free): there its logits must differ from the full int8
+// layer's somewhere and stay within ReducedPrecisionCloseToFp32's int8 bound (0.4 of the largest fp32 logit) of fp32.
+// On these harsh random-weight models the worst logit error moves either way (measured: xlmr-ce 5.7e-2 -> 5.2e-2,
+// xlmr-ce-old 2.3e-2 -> 4.8e-2); on the real all-MiniLM-L6-v2 body the ranking error fell (docs/PERFORMANCE.md).
 TEST(ArchGolden, FirstTokenLastLayerEqualsFullLayer) {
   rerank::ThreadPool pool(2);
   std::map<std::string, std::vector<Input>> models;
@@ -238,16 +242,23 @@ TEST(ArchGolden, FirstTokenLastLayerEqualsFullLayer) {
     inputs.insert(inputs.begin() + 1, one);
     for (auto [p, tol] : {std::pair{rerank::Precision::FP32, 1e-5}, std::pair{rerank::Precision::BF16, 2e-3},
                           std::pair{rerank::Precision::INT8, 2e-3}}) {
-      double worst = 0.0;
+      double worst = 0.0, full_err = 0.0, first_err = 0.0;
+      // the BERT family's int8 shortcut runs its first-token products in bf16 (see above): judged against fp32
+      const bool bf16_rows = p == rerank::Precision::INT8 && shortcut.count(name) && m.info.model_type != "modernbert";
       for (const std::vector<Input>& batch : {inputs, std::vector<Input>{one}}) {
         rerank::model::Scratch full, first;
         first.first_token_only = true;
         auto want = run(m, batch, p, pool, &full);
         auto got = run(m, batch, p, pool, &first);
+        const auto exact = bf16_rows ? run(m, batch, rerank::Precision::FP32, pool) : want;
         for (size_t i = 0; i < batch.size(); ++i) {
           double scale = 1.0;
           for (float v : want[i]) scale = std::max(scale, std::fabs(static_cast<double>(v)));
-          for (size_t k = 0; k < want[i].size(); ++k) worst = std::max(worst, std::fabs(want[i][k] - got[i][k]) / scale);
+          for (size_t k = 0; k < want[i].size(); ++k) {
+            worst = std::max(worst, std::fabs(want[i][k] - got[i][k]) / scale);
+            full_err = std::max(full_err, std::fabs(exact[i][k] - want[i][k]) / scale);
+            first_err = std::max(first_err, std::fabs(exact[i][k] - got[i][k]) / scale);
+          }
         }
         // the shortcut ran where it applies (the second token's row is not the last layer's), nowhere else
         const size_t H = static_cast<size_t>(m.info.hidden_size);
@@ -260,6 +271,13 @@ TEST(ArchGolden, FirstTokenLastLayerEqualsFullLayer) {
       }
       std::printf("[ measured ] %-28s %s: worst |first-token - full| / scale = %.2e\n", name.c_str(), rerank::precision_name(p),
                   worst);
+      if (bf16_rows) {
+        std::printf("[ measured ] %-28s int8 vs fp32: full layer %.2e, first-token shortcut %.2e\n", name.c_str(), full_err,
+                    first_err);
+        EXPECT_LT(first_err, 0.4) << name;
+        EXPECT_GT(worst, 0.0) << name << ": the int8 shortcut's bf16 rows did not run";
+        continue;
+      }
       EXPECT_LT(worst, tol) << name << " " << rerank::precision_name(p);
     }
   }

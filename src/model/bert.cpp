@@ -72,6 +72,14 @@ void BertEncoder::load_body(const TensorStore& store) {
     l->smooth_slot = qkv.slot;
     register_linear(*l);
   }
+  // INT8: the first tokens' Q and the last layer's FFN up stay bf16 on that path. They run on one row per sequence, so
+  // bf16 costs nothing there, and they are what the head reads most directly: on 60 SciFact queries x 25 abstracts
+  // (minilm-l6-real), the per-query centred rms error of int8 against fp32 fell 2.62e-4 -> 2.31e-4 and top-10 swaps
+  // 6 -> 3 queries (docs/PERFORMANCE.md). The full last layer (bi-encoders) keeps its int8 FFN up.
+  last_q_.int8 = false;
+  last_inter_ = layers_.back().inter;
+  last_inter_.int8 = false;
+  register_linear(last_inter_);
   calibration_vocab_ = info_.vocab_size;
   ld.check_no_layer("encoder.layer." + std::to_string(info_.num_layers) + ".attention.self.query.weight", info_.num_layers);
 }
@@ -219,7 +227,7 @@ void BertEncoder::last_layer_first_tokens(const std::vector<Sequence>& seqs, Pre
       kernels::simd::residual_layernorm_row(&xc[r * H], &s.tmp[r * H], L.attn_out.b, L.ln1.gamma, L.ln1.beta, H, eps);
     });
   }
-  ffn_rows(xc, n, L.inter, packed(L.inter, p), act, L.out, packed(L.out, p), s.tmp.data(), s, pool, [&](size_t r) {
+  ffn_rows(xc, n, last_inter_, packed(last_inter_, p), act, L.out, packed(L.out, p), s.tmp.data(), s, pool, [&](size_t r) {
     kernels::simd::residual_layernorm_row(&xc[r * H], &s.tmp[r * H], L.out.b, L.ln2.gamma, L.ln2.beta, H, eps);
   });
   for (size_t i = 0; i < n; ++i) std::copy_n(xc + i * H, H, &s.x[s.offsets[i] * H]);

@@ -47,6 +47,9 @@ class BertEncoder : public Architecture {
   // The last layer's query and [key value] rows of its fused matrix (views, packed on their own): with
   // Scratch::first_token_only, K and V are computed for all tokens and Q for the first tokens only.
   Linear last_q_, last_kv_;
+  // The last layer's FFN up for those first-token rows (a view of its intermediate.dense, packed on its own: bf16 in
+  // INT8 mode, see the constructor).
+  Linear last_inter_;
   ClassificationHead head_;
 
  private:
