@@ -48,7 +48,7 @@ class BertEncoder : public Architecture {
   // Scratch::first_token_only, K and V are computed for all tokens and Q for the first tokens only.
   Linear last_q_, last_kv_;
   // The last layer's FFN up for those first-token rows (a view of its intermediate.dense, packed on its own: bf16 in
-  // INT8 mode, see the constructor).
+  // INT8 mode, see load_body).
   Linear last_inter_;
   ClassificationHead head_;
 

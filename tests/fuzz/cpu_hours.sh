@@ -34,7 +34,7 @@ idle=(nice -n 19)
 chrt --idle 0 true 2>/dev/null && idle=(chrt --idle 0 nice -n 19)
 # SIGTERM to this script (e.g. `pkill -TERM -f "cpu_hours.sh BUILD_DIR"`) ends the run early: each running fuzzer
 # gets SIGINT, and the CPU time of its cut slice is still recorded (exit 72 = interrupted).
-cpu_hours_of() {  # CPU-hours cpu.tsv holds for target $1
+cpu_hours_of() {  # CPU-hours the ledgers (earlier sessions + cpu.tsv) hold for target $1
   ledgers | awk -F'\t' -v t="$1" '$1 == t {s += $2 + $3} END {printf "%.4f", s / 3600}'
 }
 goal_reached() {
