@@ -134,7 +134,7 @@ TEST(Qwen, PrefixSharingEqualsUnshared) {
     for (size_t i = 0; i < enc.size(); ++i) {
       EXPECT_NEAR(a[i].logits[0], b[i].logits[0], 1e-5) << name << " " << i;
       EXPECT_NEAR(c[i].logits[0], b[i].logits[0], 1e-5) << name << " " << i;
-      if (i < want.size() && name != "qwen2-reranker") EXPECT_NEAR(a[i].logits[0], want[i], kTol) << name << " " << i;
+      if (i < want.size() && name != "qwen2-reranker") { EXPECT_NEAR(a[i].logits[0], want[i], kTol) << name << " " << i; }
     }
   }
 }
@@ -266,7 +266,7 @@ TEST(Qwen, TemplateChunksEqualTheCardPath) {
         EXPECT_TRUE(std::equal(ids.begin(), ids.begin() + static_cast<long>(head), whole[0].ids.begin())) << k;
         EXPECT_TRUE(std::equal(ids.end() - static_cast<long>(tail), ids.end(), whole[0].ids.end() - static_cast<long>(tail))) << k;
         std::vector<int32_t> part(ids.begin() + static_cast<long>(head), ids.end() - static_cast<long>(tail));
-        if (k + 1 < chunks.size()) EXPECT_EQ(ids.size(), 160u) << "full windows";
+        if (k + 1 < chunks.size()) { EXPECT_EQ(ids.size(), 160u) << "full windows"; }
         if (k > 0) {  // the first `overlap` ids repeat the previous window's last ones
           ASSERT_GE(covered.size(), overlap);
           EXPECT_TRUE(std::equal(part.begin(), part.begin() + static_cast<long>(overlap), covered.end() - static_cast<long>(overlap)));
