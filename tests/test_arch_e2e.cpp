@@ -115,7 +115,7 @@ TEST(ArchCli, XlmrPredictEmbedRankAndSearch) {
   // A collection embedded by the XLM-R bi-encoder, searched hybrid and reranked by the XLM-R cross-encoder.
   {
     std::ofstream f(dir / "corpus.jsonl");
-    for (size_t i = 0; i < kDocs.size(); ++i) f << json{{"_id", "d" + std::to_string(i)}, {"text", kDocs[i]}}.dump() << "\n";
+    for (size_t i = 0; i < kDocs.size(); ++i) f << json{{"_id", std::string("d").append(std::to_string(i))}, {"text", kDocs[i]}}.dump() << "\n";
   }
   const std::string coll = (dir / "coll").string();
   r = run_cli("index -c " + coll + " --bi-encoder " + kXlmrBi + " " + (dir / "corpus.jsonl").string(), "");

@@ -152,7 +152,7 @@ TEST(Ingest, PipelineErrorsLeaveWholeBatches) {
   size_t produced = 0;
   auto endless = [&](const Collection::BatchSink& sink) {
     for (size_t i = 0;; ++i) {
-      std::vector<Document> b{{"x" + std::to_string(i), "", "document " + std::to_string(i), ""}};
+      std::vector<Document> b{{std::string("x").append(std::to_string(i)), "", std::string("document ").append(std::to_string(i)), ""}};
       ++produced;
       sink(b, ReadProgress{});
     }

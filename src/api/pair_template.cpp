@@ -85,7 +85,7 @@ std::vector<Encoding> encode_scored_chunks(const Model& model, std::string_view 
   }
   const std::vector<int32_t> tail = tok.encode_ids(kSuffix);
   const size_t specials = causal ? 0 : tok.num_special_tokens(true), fixed = specials + first.size() + head.size() + tail.size();
-  std::vector<int32_t> doc = tok.encode_ids(" " + std::string(document), doc_cap ? doc_cap : SIZE_MAX);
+  std::vector<int32_t> doc = tok.encode_ids(std::string(" ").append(document), doc_cap ? doc_cap : SIZE_MAX);
   auto make = [&](std::vector<int32_t>::const_iterator b, std::vector<int32_t>::const_iterator e, size_t cut) {
     std::vector<int32_t> second = head;
     second.insert(second.end(), b, e);

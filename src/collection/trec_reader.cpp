@@ -221,7 +221,7 @@ class Scanner {
     const size_t ln = r_.line_number();
     if (d.in_docno) fail(d.docno_line, "<DOCNO> is not closed before </DOC> on line " + std::to_string(ln));
     if (d.element >= 0)
-      fail(d.element_line, "<" + std::string(kElements[d.element].name) + "> is not closed before </DOC> on line " + std::to_string(ln));
+      fail(d.element_line, std::string("<").append(kElements[d.element].name) + "> is not closed before </DOC> on line " + std::to_string(ln));
     if (!d.docno_done) fail(d.line, "the document has no <DOCNO> (its </DOC> is on line " + std::to_string(ln) + ")");
     Document out;
     out.id = tidy(d.docno, ' ');
