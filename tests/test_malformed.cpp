@@ -192,3 +192,22 @@ TEST(MalformedInput, UnknownFlagIsAUsageError) {
   EXPECT_GE(r.status, 1);
   EXPECT_LE(r.status, 125);
 }
+
+// CLI11 2.1 parses "-1" for an unsigned option by wrapping it to 2^64 - 1 (`--top-k -1` printed everything,
+// `--max-length -1` reported max_length 18446744073709551615): every unsigned option refuses a negative value.
+TEST(MalformedInput, NegativeCountsAreUsageErrors) {
+  const std::string model = data("encoders/models/ce-tiny").string();
+  const std::string docs = "first document\nsecond document\nthird document\n";
+  for (const std::string& args : {"rank --model " + model + " --query q --top-k -1 -", "rank --model " + model + " --query q --top-k ' -2' -",
+                                  "predict --max-length -1 --model " + model, "tokenize --max-length -5 --model " + model}) {
+    auto r = run_cli(args, args.rfind("rank", 0) == 0 ? docs : std::string(kPair));
+    EXPECT_GE(r.status, 100) << args;
+    EXPECT_LE(r.status, 125) << args;
+    EXPECT_NE(r.err.find("is negative"), std::string::npos) << args << ": " << r.err;
+    EXPECT_EQ(r.out, "") << args;
+  }
+  auto ok = run_cli("rank --model " + model + " --query q --top-k 2 -", docs);
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  EXPECT_NE(ok.out.find("  2. "), std::string::npos) << ok.out;
+  EXPECT_EQ(ok.out.find("  3. "), std::string::npos) << ok.out;
+}

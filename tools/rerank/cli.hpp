@@ -94,6 +94,10 @@ void emit(const nlohmann::ordered_json& j);
 /// Adds the OpenSearch connection flags (--opensearch, --index, auth, TLS, timeout) bound to `o`.
 void add_opensearch_flags(CLI::App* cmd, OpenSearchOptions& o);
 
+/// Every unsigned option (type UINT) of `app` and its subcommands, recursively, refuses a negative value with a
+/// usage error. CLI11 2.1 converts "-1" for an unsigned option by wrapping it (`--top-k -1` was 2^64 - 1).
+void reject_negative_unsigned(CLI::App& app);
+
 void register_predict(CLI::App& app);
 void register_embed(CLI::App& app);
 void register_rank(CLI::App& app);

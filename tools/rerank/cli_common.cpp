@@ -6,6 +6,19 @@
 
 namespace rerank::cli {
 
+void reject_negative_unsigned(CLI::App& app) {
+  const CLI::Validator non_negative(
+      [](std::string& value) -> std::string {
+        const size_t at = value.find_first_not_of(" \t");
+        return at != std::string::npos && value[at] == '-' ? "Value " + value + " is negative: this option takes a count or size >= 0" : "";
+      },
+      "");
+  for (CLI::Option* opt : app.get_options()) {
+    if (opt->get_type_name().rfind("UINT", 0) == 0) opt->check(non_negative);
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) reject_negative_unsigned(*sub);
+}
+
 void EngineFlags::add(CLI::App* cmd, bool with_batch) {
   cmd->add_option("-m,--model", model, "Model directory in Hugging Face layout, or a Hub id ORG/NAME[@REVISION] (pulled into the HF cache)")
       ->required();

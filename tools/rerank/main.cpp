@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   rerank::cli::register_eval(app);
   rerank::cli::register_serve(app);
   rerank::cli::register_answer(app);
+  rerank::cli::reject_negative_unsigned(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
