@@ -61,7 +61,19 @@ TEST(Collection, AddReopenSkipReplaceDelete) {
     auto r = c.add({{"d1", "Title one", "alpha beta", R"({"k":1})"}, {"d2", "", "gamma delta", ""}});
     EXPECT_EQ(r.added, 2u);
     EXPECT_EQ(c.add({{"d1", "", "changed", ""}}).skipped, 1u);  // default: existing ids are skipped
-    EXPECT_THROW(c.add({{"x", "", "a", ""}, {"x", "", "b", ""}}), rerank::InputError);
+    // an id repeated within one call resolves as a later call would (as OpenSearch's _bulk does): first kept
+    // (SkipExisting) or last kept (Replace); tests/test_ingest.cpp RepeatedIdsResolveTheSameInAnyBatching has more
+    fs::path other = temp_dir("repeat-in-call");
+    auto o = Collection::open_or_create(other);
+    auto rs = o.add({{"x", "", "first", ""}, {"x", "", "second", ""}});
+    EXPECT_EQ(rs.added, 1u);
+    EXPECT_EQ(rs.skipped, 1u);
+    EXPECT_EQ(o.get("x")->text, "first");
+    rs = o.add({{"y", "", "first", ""}, {"y", "", "second", ""}}, rerank::AddMode::Replace);
+    EXPECT_EQ(rs.added, 1u);
+    EXPECT_EQ(rs.replaced, 1u);
+    EXPECT_EQ(o.get("y")->text, "second");
+    fs::remove_all(other);
     EXPECT_THROW(c.add({{"", "", "a", ""}}), rerank::InputError);
   }
   {

@@ -174,11 +174,57 @@ TEST(Ingest, PipelineErrorsLeaveWholeBatches) {
   r = c.add_batches(again, AddMode::Replace);
   EXPECT_EQ(r.replaced, 16u);
   EXPECT_EQ(c.size(), 22u);
-  // a duplicate within one batch is an InputError, nothing of that batch is written
-  std::vector<Document> dup{{"d1", "", "a", ""}, {"d1", "", "b", ""}};
-  EXPECT_THROW(c.add_batches([&](const Collection::BatchSink& sink) { sink(dup, ReadProgress{}); }), InputError);
+  // an empty id is an InputError, nothing of that batch is written
+  std::vector<Document> bad{{"d1", "", "a", ""}, {"", "", "b", ""}};
+  EXPECT_THROW(c.add_batches([&](const Collection::BatchSink& sink) { sink(bad, ReadProgress{}); }), InputError);
   EXPECT_FALSE(c.contains("d1"));
   fs::remove_all(dir);
+}
+
+// An id repeated within a batch resolves as one repeated across batches (first kept, or last with Replace), so what
+// a stream stores and the counts do not depend on where its batches end (`rerank index --batch-size`). Before, a
+// repeat inside one batch was an InputError while the same repeat across two batches was skipped.
+TEST(Ingest, RepeatedIdsResolveTheSameInAnyBatching) {
+  const std::vector<Document> docs{{"d0", "", "alpha", ""},  {"d1", "", "beta", ""},    {"d0", "", "gamma", ""},
+                                   {"d2", "", "delta", ""},  {"d1", "", "epsilon", ""}, {"d0", "", "zeta", ""}};
+  const auto found = [](Collection& c, const std::string& word) {
+    auto hits = c.search_bm25(word, 5);
+    return hits.size() == 1 ? hits[0].doc_id : std::string(hits.empty() ? "none" : "several");
+  };
+  for (AddMode mode : {AddMode::SkipExisting, AddMode::Replace}) {
+    const bool first = mode == AddMode::SkipExisting;
+    for (size_t batch : {0, 1, 2, 4, 6}) {  // 0: one add() call with all of them
+      const std::string what = std::string(first ? "skip" : "replace") + ", batch " + std::to_string(batch);
+      const fs::path dir = temp_dir("repeat");
+      auto c = Collection::open_or_create(dir);
+      AddResult r = batch ? c.add_batches(batches_of(docs, batch), mode) : c.add(docs, mode);
+      EXPECT_EQ(r.added, 3u) << what;
+      EXPECT_EQ(first ? r.skipped : r.replaced, 3u) << what;
+      EXPECT_EQ(first ? r.replaced : r.skipped, 0u) << what;
+      EXPECT_EQ(c.size(), 3u) << what;
+      EXPECT_EQ(found(c, first ? "alpha" : "zeta"), "d0") << what;
+      EXPECT_EQ(found(c, first ? "beta" : "epsilon"), "d1") << what;
+      EXPECT_EQ(found(c, first ? "zeta" : "alpha"), "none") << what;
+      EXPECT_EQ(found(c, "gamma"), "none") << what;
+      EXPECT_EQ(found(c, "delta"), "d2") << what;
+      fs::remove_all(dir);
+    }
+  }
+  // the helper itself: order of the kept documents preserved, empty ids left for the adders to reject
+  std::vector<Document> v{{"a", "", "1", ""}, {"", "", "2", ""}, {"b", "", "3", ""}, {"a", "", "4", ""}, {"", "", "5", ""}};
+  std::vector<Document> keep_first = v, keep_last = v;
+  EXPECT_EQ(resolve_repeated_ids(keep_first, AddMode::SkipExisting), 1u);
+  EXPECT_EQ(resolve_repeated_ids(keep_last, AddMode::Replace), 1u);
+  const auto texts = [](const std::vector<Document>& d) {
+    std::string t;
+    for (const auto& x : d) t += x.text;
+    return t;
+  };
+  EXPECT_EQ(texts(keep_first), "1235");
+  EXPECT_EQ(texts(keep_last), "2345");
+  std::vector<Document> none{{"a", "", "1", ""}, {"b", "", "2", ""}};
+  EXPECT_EQ(resolve_repeated_ids(none, AddMode::Replace), 0u);
+  EXPECT_EQ(texts(none), "12");
 }
 
 // The fast mode for indexing: bf16 matrix products. Bound (issue 14): every passage's embedding within cosine

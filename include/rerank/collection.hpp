@@ -61,6 +61,13 @@ struct AddResult {
   size_t added = 0, replaced = 0, skipped = 0, passages = 0;
 };
 
+/// An id given more than once in `docs` resolves as it does across batches: SkipExisting keeps its first
+/// occurrence (the later ones are "already present"), Replace keeps its last (each later one replaces the one
+/// before). Removes the others from `docs`, keeping the order of the rest; returns how many it removed, which
+/// the adders count as skipped (SkipExisting) or replaced (Replace). So a stream's outcome does not depend on
+/// where its batches end. Empty ids are left for the adders to reject.
+size_t resolve_repeated_ids(std::vector<Document>& docs, AddMode mode);
+
 struct ReadProgress {
   uint64_t bytes_read = 0;   ///< of the (compressed) file
   uint64_t bytes_total = 0;  ///< file size
@@ -101,8 +108,8 @@ class Collection {
   void set_embedder(std::shared_ptr<Embedder> embedder);
   std::shared_ptr<Embedder> embedder() const;
 
-  /// Adds a batch in one transaction. Ids already present are skipped (SkipExisting) or replaced (Replace).
-  /// Throws InputError for an empty id or a duplicate id within the batch.
+  /// Adds a batch in one transaction. Ids already present are skipped (SkipExisting) or replaced (Replace); an id
+  /// repeated within the batch resolves the same way (resolve_repeated_ids). Throws InputError for an empty id.
   AddResult add(const std::vector<Document>& docs, AddMode mode = AddMode::SkipExisting);
   /// What add_batches' source calls once per batch (read_documents' callback has this type).
   using BatchSink = std::function<void(std::vector<Document>&, const ReadProgress&)>;

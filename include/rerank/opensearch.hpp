@@ -75,7 +75,8 @@ class OpenSearchLoader {
   OpenSearchLoader(const OpenSearchOptions& options, std::shared_ptr<Embedder> embedder);
   ~OpenSearchLoader();
   /// One batch: ids already in the index are skipped (mode SkipExisting: no embedding work for them) or replaced;
-  /// the rest embedded (when there is an embedder) and sent with _bulk. InputError for an empty or repeated id.
+  /// the rest embedded (when there is an embedder) and sent with _bulk. An id repeated within the batch resolves as
+  /// across batches (resolve_repeated_ids: first kept, or last with Replace). InputError for an empty id.
   OpenSearchLoadResult add(const std::vector<Document>& docs, AddMode mode = AddMode::SkipExisting);
   /// Makes everything added visible to search.
   void refresh();

@@ -89,7 +89,8 @@ class Collection:
 
     def add(self, documents: Documents, *, replace: bool = False) -> dict[str, int]:
         """Adds documents in one transaction: texts (ids "0", "1", ... after the current size) or dicts with
-        ``id``/``_id``, ``text`` and optional ``title`` and ``metadata``. Existing ids are skipped (or replaced)."""
+        ``id``/``_id``, ``text`` and optional ``title`` and ``metadata``. Existing ids are skipped (or replaced);
+        so is an id given twice in ``documents`` (the first stays, or the last with ``replace=True``)."""
         return self._c.add(document_tuples("Collection.add()", documents, len(self)), replace)
 
     def add_files(self, paths: Union[str, os.PathLike, Iterable[Union[str, os.PathLike]]], *, format: str = "auto",

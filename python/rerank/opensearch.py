@@ -72,7 +72,8 @@ class OpenSearchIndex:
     def add(self, documents: Documents, *, replace: bool = False) -> dict[str, int]:
         """Adds documents with one ``_bulk`` request (embedded first with the bi-encoder), then refreshes the index:
         texts (ids "0", "1", ... after the current count) or dicts as ``Collection.add`` takes. Ids already present
-        are skipped (``replace=True``: replaced). Returns {added, replaced, skipped, retried (429 rejections)}."""
+        are skipped (``replace=True``: replaced), and so is an id given twice (the first stays, or the last). Returns
+        {added, replaced, skipped, retried (429 rejections)}."""
         return self._c.add(document_tuples("OpenSearchIndex.add()", documents, len(self)), replace)
 
     def add_files(self, paths: Union[str, os.PathLike, Iterable[Union[str, os.PathLike]]], *, format: str = "auto",

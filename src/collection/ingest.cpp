@@ -9,6 +9,7 @@
 #include <numeric>
 #include <optional>
 #include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "collection/chunker.hpp"
@@ -41,13 +42,26 @@ struct PreparedBatch {
   std::vector<size_t> first;          // per document, its first passage; docs + 1 entries
   std::unique_ptr<PreparedTexts> texts;  // the passages' texts, tokenized by the embedder (null without one)
   ReadProgress progress;
+  size_t repeated = 0;                // ids repeated in the input batch, removed by resolve_repeated_ids
 };
+
+/// The ids resolve_repeated_ids removed from a batch, counted as across batches.
+void count_repeated(AddResult& r, size_t repeated, AddMode mode) {
+  (mode == AddMode::SkipExisting ? r.skipped : r.replaced) += repeated;
+}
+
+bool has_repeated_ids(const std::vector<Document>& docs) {
+  std::unordered_set<std::string_view> seen;
+  for (const auto& d : docs)
+    if (!d.id.empty() && !seen.insert(d.id).second) return true;
+  return false;
+}
 
 void check_ids(const std::vector<Document>& docs) {
   std::unordered_set<std::string_view> seen;
   for (const auto& d : docs) {
     if (d.id.empty()) throw InputError("document with an empty id");
-    if (!seen.insert(d.id).second) throw InputError("document id \"" + d.id + "\" appears twice in one batch");
+    if (!seen.insert(d.id).second) throw std::logic_error("document id \"" + d.id + "\" repeated after resolve_repeated_ids");
   }
 }
 
@@ -231,12 +245,50 @@ void accumulate(AddResult& sum, const AddResult& r) {
 
 }  // namespace
 
-AddResult Collection::add(const std::vector<Document>& docs, AddMode mode) {
+size_t resolve_repeated_ids(std::vector<Document>& docs, AddMode mode) {
+  if (!has_repeated_ids(docs)) return 0;
+  std::vector<char> stays(docs.size(), 1);
+  {
+    std::unordered_map<std::string_view, size_t> kept;  // id -> the position that stays (views into docs: no moves yet)
+    for (size_t i = 0; i < docs.size(); ++i) {
+      if (docs[i].id.empty()) continue;
+      auto [it, fresh] = kept.emplace(docs[i].id, i);
+      if (fresh) continue;
+      if (mode == AddMode::Replace) {
+        stays[it->second] = 0;
+        it->second = i;
+      } else {
+        stays[i] = 0;
+      }
+    }
+  }
+  std::vector<Document> out;
+  size_t removed = 0;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (stays[i]) {
+      out.push_back(std::move(docs[i]));
+    } else {
+      ++removed;
+    }
+  }
+  docs = std::move(out);
+  return removed;
+}
+
+AddResult Collection::add(const std::vector<Document>& given, AddMode mode) {
   Impl& m = *impl_;
   m.refresh();
+  std::vector<Document> resolved;
+  size_t repeated = 0;
+  if (has_repeated_ids(given)) {
+    resolved = given;
+    repeated = resolve_repeated_ids(resolved, mode);
+  }
+  const std::vector<Document>& docs = repeated ? resolved : given;
   check_ids(docs);
   PreparedBatch b;
   b.docs = &docs;
+  b.repeated = repeated;
   if (mode == AddMode::SkipExisting) {
     sql::Stmt q(m.db, "SELECT 1 FROM documents WHERE id = ?");
     b.known = known_ids(q, docs);
@@ -245,12 +297,14 @@ AddResult Collection::add(const std::vector<Document>& docs, AddMode mode) {
   }
   if (std::find(b.known.begin(), b.known.end(), 0) == b.known.end()) {
     AddResult res;
-    res.skipped = docs.size();
+    res.skipped = docs.size() + repeated;  // all present: SkipExisting, whose repeats count as skipped too
     return res;
   }
   const Chunking ck = resolve_chunking(m);
   prepare(b, ck, m.analyzer, m.embedder.get());
-  return commit(m, b, mode, ck);
+  AddResult res = commit(m, b, mode, ck);
+  count_repeated(res, repeated, mode);
+  return res;
 }
 
 AddResult Collection::add_batches(const std::function<void(const BatchSink&)>& source, AddMode mode,
@@ -270,6 +324,7 @@ AddResult Collection::add_batches(const std::function<void(const BatchSink&)>& s
       PreparedBatch b;
       b.owned = std::move(docs);
       b.docs = &b.owned;
+      b.repeated = resolve_repeated_ids(b.owned, mode);
       b.progress = progress;
       if (q) b.known = known_ids(*q, b.owned);
       prepare(b, ck, analyzer, emb);
@@ -279,6 +334,7 @@ AddResult Collection::add_batches(const std::function<void(const BatchSink&)>& s
   while (auto b = queue.next()) {
     b->docs = &b->owned;  // moved: point at this copy
     AddResult r = commit(m, *b, mode, ck);
+    count_repeated(r, b->repeated, mode);
     accumulate(sum, r);
     if (on_commit) on_commit(r, b->progress);
   }

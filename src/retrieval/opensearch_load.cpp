@@ -2,6 +2,7 @@
 // 429 retries per item.
 #include <chrono>
 #include <thread>
+#include <string_view>
 #include <unordered_set>
 
 #include "index/vectors.hpp"
@@ -99,22 +100,31 @@ OpenSearchLoader::OpenSearchLoader(const OpenSearchOptions& options, std::shared
 
 OpenSearchLoader::~OpenSearchLoader() = default;
 
-OpenSearchLoadResult OpenSearchLoader::add(const std::vector<Document>& docs, AddMode mode) {
+OpenSearchLoadResult OpenSearchLoader::add(const std::vector<Document>& given, AddMode mode) {
   OpenSearchLoadResult r;
-  std::vector<std::string> ids;
-  std::unordered_set<std::string> seen;
-  for (const auto& d : docs) {
-    if (d.id.empty()) throw InputError("a document with an empty id");
-    if (!seen.insert(d.id).second) throw InputError("document id \"" + http::sanitize(d.id, 100) + "\" appears twice in one batch");
-    ids.push_back(d.id);
+  bool any_repeated = false;
+  {
+    std::unordered_set<std::string_view> seen;
+    for (const auto& d : given) {
+      if (d.id.empty()) throw InputError("a document with an empty id");
+      any_repeated |= !seen.insert(d.id).second;
+    }
   }
+  // an id repeated in the batch resolves as across batches (first kept, or last with Replace)
+  std::vector<Document> resolved;
+  size_t repeated = 0;
+  if (any_repeated) resolved = given, repeated = resolve_repeated_ids(resolved, mode);
+  const std::vector<Document>& docs = any_repeated ? resolved : given;
+  (mode == AddMode::SkipExisting ? r.skipped : r.replaced) += repeated;
+  std::vector<std::string> ids;
+  for (const auto& d : docs) ids.push_back(d.id);
   if (docs.empty()) return r;
   std::unordered_set<std::string> skip;
   if (mode == AddMode::SkipExisting) skip = impl_->present(ids);
   std::vector<size_t> todo;
   for (size_t i = 0; i < docs.size(); ++i)
     if (!skip.count(docs[i].id)) todo.push_back(i);
-  r.skipped = docs.size() - todo.size();
+  r.skipped += docs.size() - todo.size();
   if (todo.empty()) return r;
 
   std::vector<std::vector<float>> vectors;
