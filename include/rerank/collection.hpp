@@ -67,6 +67,10 @@ struct AddResult {
 /// the adders count as skipped (SkipExisting) or replaced (Replace). So a stream's outcome does not depend on
 /// where its batches end. Empty ids are left for the adders to reject.
 size_t resolve_repeated_ids(std::vector<Document>& docs, AddMode mode);
+/// The same for a batch the caller cannot change: `docs` itself when no id repeats (no copy), else a resolved copy
+/// held in `storage`; `repeated` receives how many were left out.
+const std::vector<Document>& resolve_repeated_ids(const std::vector<Document>& docs, AddMode mode,
+                                                  std::vector<Document>& storage, size_t& repeated);
 
 struct ReadProgress {
   uint64_t bytes_read = 0;   ///< of the (compressed) file

@@ -42,7 +42,7 @@ struct PreparedBatch {
   std::vector<size_t> first;          // per document, its first passage; docs + 1 entries
   std::unique_ptr<PreparedTexts> texts;  // the passages' texts, tokenized by the embedder (null without one)
   ReadProgress progress;
-  size_t repeated = 0;                // ids repeated in the input batch, removed by resolve_repeated_ids
+  size_t repeated = 0;                // add_batches: ids repeated in the input batch, removed by resolve_repeated_ids
 };
 
 /// The ids resolve_repeated_ids removed from a batch, counted as across batches.
@@ -275,20 +275,24 @@ size_t resolve_repeated_ids(std::vector<Document>& docs, AddMode mode) {
   return removed;
 }
 
+const std::vector<Document>& resolve_repeated_ids(const std::vector<Document>& docs, AddMode mode,
+                                                  std::vector<Document>& storage, size_t& repeated) {
+  repeated = 0;
+  if (!has_repeated_ids(docs)) return docs;
+  storage = docs;
+  repeated = resolve_repeated_ids(storage, mode);
+  return storage;
+}
+
 AddResult Collection::add(const std::vector<Document>& given, AddMode mode) {
   Impl& m = *impl_;
   m.refresh();
   std::vector<Document> resolved;
   size_t repeated = 0;
-  if (has_repeated_ids(given)) {
-    resolved = given;
-    repeated = resolve_repeated_ids(resolved, mode);
-  }
-  const std::vector<Document>& docs = repeated ? resolved : given;
+  const std::vector<Document>& docs = resolve_repeated_ids(given, mode, resolved, repeated);
   check_ids(docs);
   PreparedBatch b;
   b.docs = &docs;
-  b.repeated = repeated;
   if (mode == AddMode::SkipExisting) {
     sql::Stmt q(m.db, "SELECT 1 FROM documents WHERE id = ?");
     b.known = known_ids(q, docs);
@@ -297,7 +301,8 @@ AddResult Collection::add(const std::vector<Document>& given, AddMode mode) {
   }
   if (std::find(b.known.begin(), b.known.end(), 0) == b.known.end()) {
     AddResult res;
-    res.skipped = docs.size() + repeated;  // all present: SkipExisting, whose repeats count as skipped too
+    res.skipped = docs.size();
+    count_repeated(res, repeated, mode);
     return res;
   }
   const Chunking ck = resolve_chunking(m);

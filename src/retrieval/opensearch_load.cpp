@@ -2,7 +2,6 @@
 // 429 retries per item.
 #include <chrono>
 #include <thread>
-#include <string_view>
 #include <unordered_set>
 
 #include "index/vectors.hpp"
@@ -102,19 +101,12 @@ OpenSearchLoader::~OpenSearchLoader() = default;
 
 OpenSearchLoadResult OpenSearchLoader::add(const std::vector<Document>& given, AddMode mode) {
   OpenSearchLoadResult r;
-  bool any_repeated = false;
-  {
-    std::unordered_set<std::string_view> seen;
-    for (const auto& d : given) {
-      if (d.id.empty()) throw InputError("a document with an empty id");
-      any_repeated |= !seen.insert(d.id).second;
-    }
-  }
+  for (const auto& d : given)
+    if (d.id.empty()) throw InputError("a document with an empty id");
   // an id repeated in the batch resolves as across batches (first kept, or last with Replace)
   std::vector<Document> resolved;
   size_t repeated = 0;
-  if (any_repeated) resolved = given, repeated = resolve_repeated_ids(resolved, mode);
-  const std::vector<Document>& docs = any_repeated ? resolved : given;
+  const std::vector<Document>& docs = resolve_repeated_ids(given, mode, resolved, repeated);
   (mode == AddMode::SkipExisting ? r.skipped : r.replaced) += repeated;
   std::vector<std::string> ids;
   for (const auto& d : docs) ids.push_back(d.id);
